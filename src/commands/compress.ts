@@ -1,0 +1,93 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { compressModel, type CompressOptions } from '../compress/compress.js';
+import { bundleReport, formatReport } from '../compress/report.js';
+import { HwgenError } from '../errors.js';
+import { writeBundle } from '../model/bundle.js';
+import { checkNumeric, checkRange, checkSparse } from '../model/limits.js';
+import { DEFAULT_NUMERIC, DEFAULT_SPARSE } from '../model/types.js';
+import { loadWeights, WEIGHT_FORMATS, type ReluRule } from '../model/weights.js';
+import { HWGEN_VERSION } from '../paths.js';
+import { parsePerLayer } from './options.js';
+
+interface Args {
+  weights: string;
+  output: string;
+  density?: string;
+  quality?: string;
+  bits: number;
+  pes: number;
+  vBits: number;
+  zBits: number;
+  actBits: number;
+  actFrac: number;
+  weightBits: number;
+  accBits: number;
+  relu: ReluRule;
+  json: boolean;
+}
+
+export const compressCommand: CommandModule<object, Args> = {
+  command: 'compress <weights>',
+  describe: 'Prune, share weights (k-means), encode for N PEs and Huffman-code a network into a .hwb bundle',
+  builder: (y: Argv) =>
+    y
+      .positional('weights', { type: 'string', demandOption: true, describe: `weights file: ${WEIGHT_FORMATS}` })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the bundle to write (.hwb)' })
+      .option('density', {
+        type: 'string',
+        describe: 'fraction of weights each layer keeps, in (0, 1]: one value, or NAME=D,NAME=D per layer [default: 1]',
+      })
+      .option('quality', {
+        type: 'string',
+        describe: "Han's rule: prune |w| <= Q x std(W); one value or NAME=Q,... per layer",
+      })
+      .conflicts('density', 'quality')
+      .option('bits', { type: 'number', default: 4, describe: 'codebook index bits B: 2^B - 1 shared weights plus zero (2..8)' })
+      .option('pes', { type: 'number', default: DEFAULT_SPARSE.pes, describe: 'processing elements the rows are interleaved over (1..64)' })
+      .option('v-bits', { type: 'number', default: DEFAULT_SPARSE.vBits, describe: 'width of a stored codebook index v (>= B)' })
+      .option('z-bits', { type: 'number', default: DEFAULT_SPARSE.zBits, describe: 'width of a relative row index z (1..8)' })
+      .option('act-bits', { type: 'number', default: DEFAULT_NUMERIC.actBits, describe: 'activation width, signed' })
+      .option('act-frac', { type: 'number', default: DEFAULT_NUMERIC.actFrac, describe: 'fractional bits of an activation' })
+      .option('weight-bits', { type: 'number', default: DEFAULT_NUMERIC.weightBits, describe: 'codebook entry width, signed' })
+      .option('acc-bits', { type: 'number', default: DEFAULT_NUMERIC.accBits, describe: 'accumulator width, signed, saturating' })
+      .option('relu', {
+        choices: ['hidden', 'all', 'none'] as const,
+        default: 'hidden' as ReluRule,
+        describe: 'which layers of an .npy/.npz get a ReLU (ONNX files say it themselves)',
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }) as unknown as Argv<Args>,
+  handler: (argv: ArgumentsCamelCase<Args>) => {
+    const opts = compressOptions(argv);
+    const model = loadWeights(argv.weights, argv.relu);
+    const { bundle, details } = compressModel(model, opts);
+    bundle.meta = { source: argv.weights, generator: `hwgen ${HWGEN_VERSION}`, pruning: pruningText(argv) };
+    writeBundle(argv.output, bundle);
+    const report = bundleReport(bundle);
+    if (argv.json) {
+      const layers = report.layers.map((l, i) => ({ ...l, weightMse: details[i].weightMse, kmeansIterations: details[i].iterations }));
+      process.stdout.write(JSON.stringify({ output: argv.output, ...report, layers }, null, 2) + '\n');
+    } else {
+      process.stdout.write(`${formatReport(report)}\nwrote ${argv.output}\n`);
+    }
+  },
+};
+
+function compressOptions(a: Args): CompressOptions {
+  const opts: CompressOptions = {
+    bits: a.bits,
+    sparse: { pes: a.pes, vBits: a.vBits, zBits: a.zBits },
+    numeric: { actBits: a.actBits, actFrac: a.actFrac, weightBits: a.weightBits, accBits: a.accBits },
+  };
+  checkRange('bits', a.bits, '--bits');
+  checkSparse(opts.sparse, 'options');
+  checkNumeric(opts.numeric, 'options');
+  if (a.bits > a.vBits) throw new HwgenError(`--bits ${a.bits} does not fit --v-bits ${a.vBits}; raise --v-bits or lower --bits`, 2);
+  if (a.density !== undefined) opts.density = parsePerLayer('density', a.density, (x) => x > 0 && x <= 1, 'a density in (0, 1]');
+  if (a.quality !== undefined) opts.quality = parsePerLayer('quality', a.quality, (x) => x >= 0, 'a quality >= 0');
+  return opts;
+}
+
+function pruningText(a: Args): string {
+  if (a.quality !== undefined) return `quality ${a.quality}`;
+  return `density ${a.density ?? 1}`;
+}

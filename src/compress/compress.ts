@@ -1,0 +1,120 @@
+import { HwgenError } from '../errors.js';
+import { codebookFrac, saturate, toFixed } from '../golden/fixed.js';
+import type { Bundle, EieLayer, FloatLayer, FloatModel, NumericFormat, SparseFormat } from '../model/types.js';
+import { encodeCsc } from './csc.js';
+import { assignNearest, kmeans1d } from './kmeans.js';
+import { pruneByQuality, pruneToDensity } from './prune.js';
+
+/** Per-layer value of a pruning parameter: one number for every layer, or one per layer name. */
+export type PerLayer = number | Record<string, number>;
+
+export interface CompressOptions {
+  /** Fraction of weights kept (0, 1]; exclusive with quality. */
+  density?: PerLayer;
+  /** Han's rule: prune |w| <= quality × std(W). */
+  quality?: PerLayer;
+  /** Codebook index bits B (2^B - 1 centroids plus zero). */
+  bits: number;
+  sparse: SparseFormat;
+  numeric: NumericFormat;
+  /** Lloyd iterations at most. */
+  maxIter?: number;
+}
+
+/** What compressing one layer decided, kept for reports and tests. */
+export interface LayerDetail {
+  /** Row-major positions kept by pruning. */
+  kept: Uint32Array;
+  /** Codebook index (1..2^B-1) of each kept weight. */
+  codes: Uint8Array;
+  /** k-means centroids before rounding to fixed point. */
+  centroids: Float64Array;
+  iterations: number;
+  /** Mean squared error of the shared weights against the pruned float weights. */
+  weightMse: number;
+}
+
+export function compressModel(model: FloatModel, opts: CompressOptions): { bundle: Bundle; details: LayerDetail[] } {
+  const layers: EieLayer[] = [];
+  const details: LayerDetail[] = [];
+  for (const fl of model.layers) {
+    const { layer, detail } = compressLayer(fl, opts);
+    layers.push(layer);
+    details.push(detail);
+  }
+  return {
+    bundle: { numeric: { ...opts.numeric }, sparse: { ...opts.sparse }, layers, meta: {} },
+    details,
+  };
+}
+
+export function compressLayer(fl: FloatLayer, opts: CompressOptions): { layer: EieLayer; detail: LayerDetail } {
+  const kept = prune(fl, opts);
+  const values = new Float32Array(kept.length);
+  for (let n = 0; n < kept.length; n++) values[n] = fl.weight[kept[n]];
+
+  const k = 2 ** opts.bits - 1;
+  const { centroids, iterations } = kmeans1d(values, k, opts.maxIter ?? 100);
+  const { codebook, wFrac } = fixedCodebook(fl.name, centroids, opts.numeric);
+  const levels = Array.from(codebook.subarray(1), (q) => q / 2 ** wFrac);
+  const nearest = assignNearest(values, levels);
+  const codes = nearest.map((c) => c + 1);
+  let se = 0;
+  for (let n = 0; n < values.length; n++) se += (values[n] - levels[nearest[n]]) ** 2;
+
+  const layer: EieLayer = {
+    kind: 'eie',
+    name: fl.name,
+    rows: fl.rows,
+    cols: fl.cols,
+    bits: opts.bits,
+    codebook,
+    wFrac,
+    bias: quantizeBias(fl, opts.numeric, wFrac),
+    relu: fl.relu,
+    slices: encodeCsc(fl.rows, fl.cols, kept, codes, opts.sparse.pes, opts.sparse.zBits),
+  };
+  return {
+    layer,
+    detail: { kept, codes, centroids, iterations, weightMse: values.length ? se / values.length : 0 },
+  };
+}
+
+function prune(fl: FloatLayer, opts: CompressOptions): Uint32Array {
+  if (opts.quality !== undefined) return pruneByQuality(fl.weight, pick(opts.quality, fl.name, 'quality'));
+  return pruneToDensity(fl.weight, opts.density === undefined ? 1 : pick(opts.density, fl.name, 'density'));
+}
+
+function pick(p: PerLayer, name: string, what: string): number {
+  if (typeof p === 'number') return p;
+  if (!(name in p)) {
+    throw new HwgenError(`--${what}: no value for layer '${name}' (given for: ${Object.keys(p).join(', ')}); give one per layer`);
+  }
+  return p[name];
+}
+
+/** Rounds ascending centroids to weightBits signed fixed point (fractional bits from codebookFrac). */
+function fixedCodebook(name: string, centroids: Float64Array, numeric: NumericFormat): { codebook: Int32Array; wFrac: number } {
+  let maxAbs = 0;
+  for (const c of centroids) maxAbs = Math.max(maxAbs, Math.abs(c));
+  const wFrac = codebookFrac(maxAbs, numeric);
+  if (wFrac < 0) {
+    throw new HwgenError(
+      `layer '${name}': a shared weight of magnitude ${maxAbs} does not fit ${numeric.weightBits}-bit fixed point; ` +
+        `rescale the layer or raise --weight-bits`,
+    );
+  }
+  const codebook = new Int32Array(centroids.length + 1);
+  centroids.forEach((c, i) => (codebook[i + 1] = toFixed(c, wFrac, numeric.weightBits)));
+  return { codebook, wFrac };
+}
+
+/** Bias in the accumulator's format: actFrac + wFrac fractional bits, saturated to accBits. */
+function quantizeBias(fl: FloatLayer, numeric: NumericFormat, wFrac: number): Float64Array {
+  const out = new Float64Array(fl.rows);
+  if (!fl.bias) return out;
+  for (let i = 0; i < fl.rows; i++) {
+    out[i] = saturate(Math.round(fl.bias[i] * 2 ** (numeric.actFrac + wFrac)), numeric.accBits);
+  }
+  return out;
+}
