@@ -32,6 +32,8 @@ export interface LayerDetail {
   iterations: number;
   /** Mean squared error of the shared weights against the pruned float weights. */
   weightMse: number;
+  /** Milliseconds spent in each step, for reports and bench/compress. */
+  ms: { prune: number; kmeans: number; share: number; encode: number };
 }
 
 export function compressModel(model: FloatModel, opts: CompressOptions): { bundle: Bundle; details: LayerDetail[] } {
@@ -49,18 +51,22 @@ export function compressModel(model: FloatModel, opts: CompressOptions): { bundl
 }
 
 export function compressLayer(fl: FloatLayer, opts: CompressOptions): { layer: EieLayer; detail: LayerDetail } {
+  const lap = stopwatch();
   const kept = prune(fl, opts);
+  const pruneMs = lap();
   const values = new Float32Array(kept.length);
   for (let n = 0; n < kept.length; n++) values[n] = fl.weight[kept[n]];
 
   const k = 2 ** opts.bits - 1;
   const { centroids, iterations } = kmeans1d(values, k, opts.maxIter ?? 100);
+  const kmeansMs = lap();
   const { codebook, wFrac } = fixedCodebook(fl.name, centroids, opts.numeric);
   const levels = Array.from(codebook.subarray(1), (q) => q / 2 ** wFrac);
   const nearest = assignNearest(values, levels);
   const codes = nearest.map((c) => c + 1);
   let se = 0;
   for (let n = 0; n < values.length; n++) se += (values[n] - levels[nearest[n]]) ** 2;
+  const shareMs = lap();
 
   const layer: EieLayer = {
     kind: 'eie',
@@ -74,9 +80,21 @@ export function compressLayer(fl: FloatLayer, opts: CompressOptions): { layer: E
     relu: fl.relu,
     slices: encodeCsc(fl.rows, fl.cols, kept, codes, opts.sparse.pes, opts.sparse.zBits),
   };
+  const ms = { prune: pruneMs, kmeans: kmeansMs, share: shareMs, encode: lap() };
   return {
     layer,
-    detail: { kept, codes, centroids, iterations, weightMse: values.length ? se / values.length : 0 },
+    detail: { kept, codes, centroids, iterations, weightMse: values.length ? se / values.length : 0, ms },
+  };
+}
+
+/** Returns a function giving the milliseconds since the previous call. */
+function stopwatch(): () => number {
+  let t = performance.now();
+  return () => {
+    const now = performance.now();
+    const d = now - t;
+    t = now;
+    return d;
   };
 }
 

@@ -1,0 +1,16 @@
+/**
+ * Benchmarks: `npm run bench -- <name> [options]`, or every one with no name.
+ * They print figures and ratios measured in one run; they never pass or fail.
+ */
+import { benchCompress } from './compress.js';
+
+const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
+  compress: benchCompress,
+};
+
+const [name, ...args] = process.argv.slice(2);
+if (name && !(name in BENCHES)) {
+  console.error(`unknown benchmark '${name}'; there are: ${Object.keys(BENCHES).join(', ')}`);
+  process.exit(2);
+}
+for (const [n, run] of Object.entries(BENCHES)) if (!name || n === name) await run(args);

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what hwgen needs on a Debian/Ubuntu machine: the HDL tools (Verilator, yosys, the iCE40 flow,
+# iverilog), socat for pty pairs, a C++ toolchain for Verilator models, Python with numpy and onnx (the
+# tests check our readers and writers against the real libraries), then the npm packages.
+set -euo pipefail
+
+APT_PACKAGES=(
+  build-essential   # g++ and make: Verilator compiles models with them
+  verilator         # RTL simulation and lint
+  yosys             # synthesis and resource estimates
+  nextpnr-ice40     # iCE40 place and route
+  fpga-icestorm     # icepack, icetime
+  iverilog          # plain Verilog testbenches
+  socat             # pty pairs for serial tests
+  udev              # udevadm, which serialport's port listing calls
+  python3-numpy     # tests: real .npy/.npz files
+  python3-onnx      # tests: real .onnx files
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  SUDO=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    SUDO=(sudo)
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cd "$(dirname "$0")/.."
+npm ci --no-audit --no-fund
