@@ -1,0 +1,57 @@
+/**
+ * The engines' word-stream command set: 32-bit words in, 32-bit words out, valid/ready on both sides.
+ * Defined once here; src/gen/emit-defs.ts writes it into the Verilog include, the C header and the docs.
+ *
+ * A command is a header word, then for WRITE and READ an address word, then for WRITE the data words:
+ *   header  = op[31:24] | mem[23:16] | count[15:0]
+ *   address = pe[31:24] | addr[23:0]          (pe = ALL_PES writes every PE's copy)
+ * Every command answers with a status word  op[31:24] | status[23:16] | count[15:0]  followed by
+ * `count` data words (READ: the values, RUN: the cycle count, STATS: the counters).
+ * For MEM.ACT the item counter walks PEs first: element i of a vector is PE i mod N, index i div N,
+ * so a whole vector is one burst starting at (pe 0, addr 0).
+ */
+export const OP = {
+  NOP: 0x00,
+  WRITE: 0x01,
+  READ: 0x02,
+  RUN: 0x03,
+  STATS: 0x04,
+} as const;
+
+export const MEM = {
+  CODEBOOK: 0x01,
+  LAYER: 0x02,
+  PTR: 0x03,
+  SPMAT: 0x04,
+  BIAS: 0x05,
+  ACT: 0x06,
+} as const;
+
+export const STATUS = {
+  OK: 0x00,
+  BAD_OPCODE: 0x01,
+  BAD_MEM: 0x02,
+  BAD_ADDR: 0x03,
+} as const;
+
+export const ALL_PES = 0xff;
+
+/** Fields of a layer descriptor: MEM.LAYER address = layer × LAYER_STRIDE + field index. */
+export const LAYER_FIELDS = ['cols', 'rows', 'inGroups', 'outGroups', 'ptrBase', 'biasBase', 'flags'] as const;
+export const LAYER_STRIDE = 8;
+/** flags = relu << 8 | wFrac */
+export const FLAG_RELU_SHIFT = 8;
+
+export type Op = keyof typeof OP;
+export type Mem = keyof typeof MEM;
+
+export function header(op: number, mem: number, count: number): number {
+  return ((op << 24) | (mem << 16) | (count & 0xffff)) >>> 0;
+}
+
+export function addressWord(pe: number, addr: number): number {
+  return ((pe << 24) | (addr & 0xffffff)) >>> 0;
+}
+
+/** Largest burst one header can carry. */
+export const MAX_BURST = 0xffff;
