@@ -53,5 +53,8 @@ export function addressWord(pe: number, addr: number): number {
   return ((pe << 24) | (addr & 0xffffff)) >>> 0;
 }
 
+/** The words STATS answers with, in order; one compute-cycle count per layer slot follows them. */
+export const STATS_FIELDS = ['cyclesSinceReset', 'runCycles', 'broadcasts', 'broadcastStalls'] as const;
+
 /** Largest burst one header can carry. */
 export const MAX_BURST = 0xffff;

@@ -1,4 +1,4 @@
-import { ALL_PES, FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, MEM, OP, STATUS } from './commands.js';
+import { ALL_PES, STATS_FIELDS, FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, MEM, OP, STATUS } from './commands.js';
 import { configHash, type EieConfig } from './eie-config.js';
 import { banner, clog2, hwFile, renderTemplate, resize, signExtend, signedLiteral } from './render.js';
 
@@ -58,7 +58,7 @@ function context(c: EieConfig) {
     ...Object.fromEntries(Object.entries(MEM).map(([k, v]) => [`MEM_${k}`, hex(v)])),
     ...Object.fromEntries(Object.entries(STATUS).map(([k, v]) => [`ST_${k}`, hex(v)])),
     ALL_PES: hex(ALL_PES),
-    NSTATS: 3 + 2 ** w.L_W,
+    NSTATS: STATS_FIELDS.length + 2 ** w.L_W,
     F_COLS: field('cols'),
     F_IN_GROUPS: field('inGroups'),
     F_OUT_GROUPS: field('outGroups'),
@@ -92,7 +92,7 @@ function context(c: EieConfig) {
     accOldWide: signExtend('acc_old', c.accBits, c.accBits + 1),
     accQWide: signExtend('acc_q', c.accBits, c.accBits + 1),
     prodWide: signExtend('s4_prod', w.PROD_W, c.accBits + 1),
-    statOffset: `${w.L_W}'d${2 % 2 ** w.L_W}`,
+    statOffset: `${w.L_W}'d${(STATS_FIELDS.length - 1) % 2 ** w.L_W}`,
     readSignExtend: signExtend('host_act', c.actBits, 32),
     bcColExpr: `g_base + ${resize('lnzd_idx', w.PE_W, w.COL_W)}`,
     ...lnzdTree(c.pes, w.PE_W),

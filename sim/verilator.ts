@@ -1,0 +1,88 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { HwgenError } from '../src/errors.js';
+import { PACKAGE_ROOT } from '../src/paths.js';
+
+/** A tool from the system, or a clear error naming the Debian package that provides it. */
+export function requireTool(cmd: string, pkg: string, versionArgs = ['--version']): string {
+  const r = spawnSync(cmd, versionArgs, { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new HwgenError(`${cmd} is not installed (or does not run); install Debian's '${pkg}' package (scripts/install-deps.sh does)`);
+  }
+  return (r.stdout || r.stderr).trim().split('\n')[0];
+}
+
+export function cacheDir(): string {
+  return process.env.HWGEN_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hwgen');
+}
+
+export interface ModelSpec {
+  /** The Verilog files, by name. */
+  files: Map<string, string>;
+  top: string;
+  /** Build with FST tracing. */
+  trace?: boolean;
+}
+
+export interface BuiltModel {
+  binary: string;
+  /** True when it came from the cache. */
+  cached: boolean;
+  buildSeconds: number;
+}
+
+const HARNESS = join(PACKAGE_ROOT, 'sim', 'stream_harness.cpp');
+
+/**
+ * Builds a Verilator model of a word-stream top with sim/stream_harness.cpp, or reuses the cached one built
+ * from the same sources, flags and Verilator version. Builds go to a fresh directory that is renamed into
+ * place, so concurrent builds of one model cannot corrupt each other.
+ */
+export function buildModel(spec: ModelSpec): BuiltModel {
+  const version = requireTool('verilator', 'verilator');
+  requireTool('g++', 'build-essential');
+  const flags = ['--cc', '--exe', '--build', '-j', '2', '-O3', '--x-assign', 'fast', '--x-initial', 'fast', '-Wno-fatal',
+    '--top-module', spec.top, ...(spec.trace ? ['--trace-fst'] : [])];
+  const h = createHash('sha256');
+  h.update(version).update(JSON.stringify(flags)).update(readFileSync(HARNESS));
+  for (const [name, text] of [...spec.files].sort(([a], [b]) => a.localeCompare(b))) h.update(name).update('\0').update(text);
+  const key = `${spec.top}-${h.digest('hex').slice(0, 16)}`;
+  const root = cacheDir();
+  const dir = join(root, key);
+  const binary = join(dir, 'model');
+  if (existsSync(binary)) return { binary, cached: true, buildSeconds: 0 };
+
+  mkdirSync(root, { recursive: true });
+  const tmp = mkdtempSync(join(root, `.build-${key}-`));
+  const t0 = performance.now();
+  try {
+    for (const [name, text] of spec.files) writeFileSync(join(tmp, name), text);
+    writeFileSync(
+      join(tmp, 'sim_main.cpp'),
+      `#define HWGEN_TOP V${spec.top}\n#define HWGEN_TOP_HEADER "V${spec.top}.h"\n#include "${HARNESS}"\n`,
+    );
+    const r = spawnSync('verilator', [...flags, '-Mdir', 'obj', '-o', '../model', ...spec.files.keys(), 'sim_main.cpp'], {
+      cwd: tmp,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    if (r.status !== 0) {
+      throw new HwgenError(`verilator failed to build ${spec.top} (exit ${r.status}):\n${(r.stderr || r.stdout).slice(-4000)}`);
+    }
+    rmSync(join(tmp, 'obj'), { recursive: true, force: true });
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      // Another process built the same model meanwhile: use theirs.
+      if (!existsSync(binary)) throw new HwgenError(`cannot place the built model in ${dir}`);
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return { binary, cached: false, buildSeconds: (performance.now() - t0) / 1000 };
+}
