@@ -132,7 +132,7 @@ function quantizeBias(fl: FloatLayer, numeric: NumericFormat, wFrac: number): Fl
   const out = new Float64Array(fl.rows);
   if (!fl.bias) return out;
   for (let i = 0; i < fl.rows; i++) {
-    out[i] = saturate(Math.round(fl.bias[i] * 2 ** (numeric.actFrac + wFrac)), numeric.accBits);
+    out[i] = saturate(Math.round(fl.bias[i] * 2 ** (numeric.actFrac + wFrac)), numeric.accBits) + 0; // + 0: no -0
   }
   return out;
 }

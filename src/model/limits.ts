@@ -15,7 +15,7 @@ export const LIMITS = {
 export function checkRange(name: keyof typeof LIMITS, value: number, where: string): void {
   const [lo, hi] = LIMITS[name];
   if (!Number.isInteger(value) || value < lo || value > hi) {
-    throw new HwgenError(`${where}: ${name} = ${value} is out of range; it must be an integer from ${lo} to ${hi}`);
+    throw new HwgenError(`${where}: ${name} is ${value}; it must be an integer in ${lo}..${hi}`);
   }
 }
 
@@ -30,7 +30,7 @@ export function checkNumeric(n: NumericFormat, where: string): void {
   checkRange('weightBits', n.weightBits, where);
   checkRange('accBits', n.accBits, where);
   if (!Number.isInteger(n.actFrac) || n.actFrac < 0 || n.actFrac >= n.actBits) {
-    throw new HwgenError(`${where}: actFrac = ${n.actFrac} is out of range; it must be an integer from 0 to actBits - 1 = ${n.actBits - 1}`);
+    throw new HwgenError(`${where}: actFrac is ${n.actFrac}; it must be an integer in 0..${n.actBits - 1} (below actBits)`);
   }
   if (n.accBits < n.actBits + n.weightBits) {
     // The accumulator must hold one full product, or the first multiply already saturates.
