@@ -6,6 +6,7 @@ import { HWGEN_VERSION } from './paths.js';
 import { compressCommand } from './commands/compress.js';
 import { inspectCommand } from './commands/inspect.js';
 import { exportCommand } from './commands/export.js';
+import { simCommand } from './commands/sim.js';
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -17,6 +18,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(compressCommand)
     .command(inspectCommand)
     .command(exportCommand)
+    .command(simCommand)
     .demandCommand(1, 'Give a command; hwgen --help lists them.')
     .strict()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
