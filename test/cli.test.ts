@@ -1,0 +1,130 @@
+/**
+ * The `hwgen` CLI end to end, as a user runs it: a separate process on real files, numpy on the other side.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPython } from './helpers/python.js';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'hwgen.js');
+let dir: string;
+
+function hwgen(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A two-layer net saved by numpy as NAME.weight / NAME.bias. */
+const MAKE_NET = `
+import numpy as np, sys
+r = np.random.default_rng(int(sys.argv[2]))
+np.savez(sys.argv[1], **{'fc1.weight': r.normal(size=(37, 50)).astype(np.float32) * 0.1,
+  'fc1.bias': r.normal(size=37).astype(np.float32) * 0.1,
+  'fc2.weight': r.normal(size=(11, 37)).astype(np.float32) * 0.1, 'fc2.bias': np.zeros(11, np.float32)})
+`;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hwgen-cli-'));
+  runPython(MAKE_NET, [join(dir, 'net.npz'), '1']);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('hwgen compress / inspect / export', () => {
+  it('round-trips through numpy: export equals the pruned, quantized weights', () => {
+    const c = hwgen('compress', 'net.npz', '-o', 'net.hwb', '--density', '0.2', '--pes', '4', '--json');
+    expect(c.err).toBe('');
+    expect(c.code).toBe(0);
+    const report = JSON.parse(c.out);
+    expect(report.layers.map((l: { nonZeros: number }) => l.nonZeros)).toEqual([Math.round(0.2 * 37 * 50), Math.round(0.2 * 11 * 37)]);
+    expect(hwgen('inspect', 'net.hwb').code).toBe(0);
+    expect(hwgen('export', 'net.hwb', '-o', 'dec.npz').code).toBe(0);
+    // numpy checks: the kept positions are the top-k magnitudes, each holds one of the layer's 15 shared values.
+    const check = `
+import numpy as np, json, sys
+w = np.load(sys.argv[1]); d = np.load(sys.argv[2]); out = {}
+for name in ['fc1', 'fc2']:
+    W = w[name + '.weight']; D = d[name + '.weight']
+    k = int(round(0.2 * W.size))
+    order = np.lexsort((np.arange(W.size), -np.abs(W.ravel())))[:k]
+    mask = np.zeros(W.size, bool); mask[order] = True
+    levels = np.unique(D[D != 0])
+    nearest = levels[np.abs(W.ravel()[mask][:, None] - levels[None, :]).argmin(1)]
+    out[name] = dict(mask=bool(((D.ravel() != 0) == mask).all()), levels=len(levels),
+                     nearest=bool((D.ravel()[mask] == nearest).all()), dtype=str(D.dtype))
+print(json.dumps(out))`;
+    const res = JSON.parse(runPython(check, [join(dir, 'net.npz'), join(dir, 'dec.npz')]));
+    for (const name of ['fc1', 'fc2']) {
+      expect(res[name]).toEqual({ mask: true, levels: res[name].levels, nearest: true, dtype: 'float32' });
+      expect(res[name].levels).toBeLessThanOrEqual(15);
+    }
+    // the export reads back as a weights file
+    expect(hwgen('compress', 'dec.npz', '-o', 'again.hwb').code).toBe(0);
+  });
+
+  it('writes byte-identical bundles for the same inputs', () => {
+    expect(hwgen('compress', 'net.npz', '-o', 'a.hwb', '--quality', '0.5').code).toBe(0);
+    expect(hwgen('compress', 'net.npz', '-o', 'b.hwb', '--quality', '0.5').code).toBe(0);
+    expect(readFileSync(join(dir, 'a.hwb')).equals(readFileSync(join(dir, 'b.hwb')))).toBe(true);
+  });
+
+  it('lists every option with its default in --help', () => {
+    const h = hwgen('compress', '--help');
+    expect(h.code).toBe(0);
+    for (const opt of ['--output', '--density', '--quality', '--bits', '--pes', '--v-bits', '--z-bits', '--act-bits', '--act-frac', '--weight-bits', '--acc-bits', '--relu', '--json']) {
+      expect(h.out).toContain(opt);
+    }
+    expect(h.out).toMatch(/--bits[^\n]*\[default: 4\]/);
+    expect(h.out).toMatch(/--pes[^\n]*\[default: 16\]/);
+    const top = hwgen('--help');
+    for (const cmd of ['compress', 'inspect', 'export', 'sim']) expect(top.out).toContain(`hwgen ${cmd}`);
+  });
+});
+
+describe('bad input gets a clear error, a non-zero exit and no output', () => {
+  const cases: [string, () => string[], RegExp][] = [
+    ['NaN weight', () => (runPython(`import numpy as np,sys\nw=np.ones((4,5),np.float32); w[2,3]=np.nan; np.save(sys.argv[1], w)`, [join(dir, 'nan.npy')]), ['compress', 'nan.npy', '-o', 'o.hwb']), /nan\.npy: layer 'nan' weight: NaN at \[2, 3\]; weights must be finite/],
+    ['Inf bias', () => (runPython(`import numpy as np,sys\nb=np.zeros(4,np.float32); b[1]=np.inf; np.savez(sys.argv[1], **{'l.weight': np.ones((4,5),np.float32), 'l.bias': b})`, [join(dir, 'inf.npz')]), ['compress', 'inf.npz', '-o', 'o.hwb']), /layer 'l' bias: Infinity at \[1\]/],
+    ['truncated npy', () => (writeFileSync(join(dir, 'trunc.npy'), readFileSync(join(dir, 'nan.npy')).subarray(0, 100)), ['compress', 'trunc.npy', '-o', 'o.hwb']), /trunc\.npy.*bytes/],
+    ['int weights', () => (runPython(`import numpy as np,sys\nnp.save(sys.argv[1], np.ones((3,3),np.int32))`, [join(dir, 'int.npy')]), ['compress', 'int.npy', '-o', 'o.hwb']), /dtype 'i4' is not a float/],
+    ['rank 3', () => (runPython(`import numpy as np,sys\nnp.save(sys.argv[1], np.ones((2,3,3),np.float32))`, [join(dir, 'r3.npy')]), ['compress', 'r3.npy', '-o', 'o.hwb']), /needs 2 dimensions/],
+    ['bits out of range', () => ['compress', 'net.npz', '-o', 'o.hwb', '--bits', '9'], /bits is 9; it must be an integer in 2\.\.8/],
+    ['bits above v-bits', () => ['compress', 'net.npz', '-o', 'o.hwb', '--bits', '5'], /--bits 5 does not fit --v-bits 4/],
+    ['z width', () => ['compress', 'net.npz', '-o', 'o.hwb', '--z-bits', '0'], /zBits is 0/],
+    ['density 0', () => ['compress', 'net.npz', '-o', 'o.hwb', '--density', '0'], /--density 0: '0' is not a density in \(0, 1\]/],
+    ['density 1.5', () => ['compress', 'net.npz', '-o', 'o.hwb', '--density', '1.5'], /not a density in \(0, 1\]/],
+    ['density for an unknown layer', () => ['compress', 'net.npz', '-o', 'o.hwb', '--density', 'fc1=0.5'], /no value for layer 'fc2'/],
+    ['unwritable output', () => ['compress', 'net.npz', '-o', 'no/such/dir/o.hwb'], /cannot write bundle no\/such\/dir\/o\.hwb: directory no\/such\/dir does not exist/],
+    ['unknown format', () => (writeFileSync(join(dir, 'w.txt'), '1 2 3'), ['compress', 'w.txt', '-o', 'o.hwb']), /unknown weights format '\.txt'/],
+    ['missing file', () => ['compress', 'absent.npz', '-o', 'o.hwb'], /absent\.npz: cannot read the weights file \(ENOENT\)/],
+    ['unknown option', () => ['compress', 'net.npz', '-o', 'o.hwb', '--dnesity', '0.1'], /Unknown argument: dnesity/],
+  ];
+  for (const [name, args, message] of cases) {
+    it(name, () => {
+      const before = new Set(readdirSync(dir));
+      const r = hwgen(...args());
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(message);
+      expect(r.err).not.toMatch(/internal error|at .*\.ts:\d+/); // a message, not a stack trace
+      expect(existsSync(join(dir, 'o.hwb'))).toBe(false);
+      expect(readdirSync(dir).filter((f) => !before.has(f) && !/\.(npy|npz|txt)$/.test(f))).toEqual([]);
+    });
+  }
+
+  it('a bit flip anywhere in a bundle is caught by inspect, export and sim', () => {
+    expect(hwgen('compress', 'net.npz', '-o', 'good.hwb', '--density', '0.3').code).toBe(0);
+    const good = readFileSync(join(dir, 'good.hwb'));
+    for (const at of [3, 20, Math.floor(good.length / 2), good.length - 2]) {
+      const bad = Buffer.from(good);
+      bad[at] ^= 0x10;
+      writeFileSync(join(dir, 'bad.hwb'), bad);
+      for (const cmd of [['inspect', 'bad.hwb'], ['export', 'bad.hwb', '-o', 'bad.npz'], ['sim', 'bad.hwb', '--input', 'nan.npy']]) {
+        const r = hwgen(...cmd);
+        expect(r.code, `${cmd[0]} flip at ${at}`).toBe(1);
+        expect(r.err).toMatch(/bad\.hwb.*(CRC|corrupt|not an hwgen bundle)/i);
+      }
+      expect(existsSync(join(dir, 'bad.npz'))).toBe(false);
+    }
+  });
+});
