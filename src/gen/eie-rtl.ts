@@ -129,6 +129,6 @@ export function renderEie(c: EieConfig): Map<string, string> {
     ['eie_top.v', renderTemplate('eie/eie_top.v.hbs', ctx)],
     ['eie_pe.v', renderTemplate('eie/eie_pe.v.hbs', ctx)],
     ['eie_lnzd.v', renderTemplate('eie/eie_lnzd.v.hbs', ctx)],
-    ['hwgen_fifo.v', hwFile('hwgen_fifo.v')],
+    ['hwgen_fifo.v', `${ctx.banner}\n${hwFile('hwgen_fifo.v')}`],
   ]);
 }
