@@ -3,9 +3,11 @@
  * They print figures and ratios measured in one run; they never pass or fail.
  */
 import { benchCompress } from './compress.js';
+import { benchEie } from './eie.js';
 
 const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   compress: benchCompress,
+  eie: benchEie,
 };
 
 const [name, ...args] = process.argv.slice(2);
