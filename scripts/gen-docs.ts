@@ -1,0 +1,8 @@
+/** Writes the documents generated from the one definition of each fact (`npm run docs`). */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { commandsMarkdown } from '../src/gen/emit-defs.js';
+import { PACKAGE_ROOT } from '../src/paths.js';
+
+writeFileSync(join(PACKAGE_ROOT, 'docs', 'commands.md'), commandsMarkdown());
+console.log('wrote docs/commands.md');
