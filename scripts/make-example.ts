@@ -1,9 +1,11 @@
 /**
  * Writes an example network with LeNet-300-100's shape (784-300-100-10, Deep Compression's first
  * benchmark) and Gaussian weights scaled like a trained net's (std = 1/sqrt(inputs)). Deterministic.
- * Usage: tsx scripts/make-example.ts out.npz
+ * Also writes a batch of 8 inputs (non-negative, half of them zero, like ReLU outputs) beside it as
+ * <out>-input.npy. Usage: tsx scripts/make-example.ts out.npz
  */
 import { writeFileAtomic } from '../src/atomic.js';
+import { encodeNpy } from '../src/model/npy.js';
 import { encodeNpz } from '../src/model/npz.js';
 import type { NdArray } from '../src/model/ndarray.js';
 
@@ -25,4 +27,7 @@ for (let l = 1; l < sizes.length; l++) {
   arrays.push({ name: `fc${l}.bias`, array: { dtype: 'f4', shape: [rows], data: b } });
 }
 writeFileAtomic(out, encodeNpz(arrays));
-console.log(`wrote ${out}: ${sizes.join('-')}`);
+const inputs = Float32Array.from({ length: 8 * sizes[0] }, () => (u() < 0.5 ? 0 : Math.abs(gauss())));
+const inputPath = out.replace(/\.npz$/, '') + '-input.npy';
+writeFileAtomic(inputPath, encodeNpy({ dtype: 'f4', shape: [8, sizes[0]], data: inputs }));
+console.log(`wrote ${out}: ${sizes.join('-')}, and 8 inputs in ${inputPath}`);
