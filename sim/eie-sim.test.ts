@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gaussian, gaussianMatrix, randInt, rng } from '../test/helpers/random.js';
 import { compressModel } from '../src/compress/compress.js';
@@ -105,5 +108,22 @@ describe('EIE engine throughput', () => {
     expect(latency).toBeGreaterThan(0);
     expect(latency).toBeLessThan(12);
     console.log(`EIE pipeline: ${m} entries per PE per column sustained at 1 per cycle; fixed latency ${latency} cycles per layer`);
+  });
+});
+
+describe('EIE simulation extras', () => {
+  it('writes an FST waveform on request', () => {
+    const r = rng(77);
+    const bundle = compress(mlp(r, [6, 5], 0.5, [true]), 2, 0.5);
+    const dir = mkdtempSync(join(tmpdir(), 'hwgen-fst-'));
+    try {
+      const fst = join(dir, 'run.fst');
+      expectGolden(simulateEie(bundle, inputs(r, 1, 6, NUMERIC, 0.2), { config: config(2), trace: fst }), 'traced');
+      const head = readFileSync(fst);
+      expect(head.length).toBeGreaterThan(1000);
+      expect(head[0]).toBe(0); // FST_BL_HDR: an FST file starts with its header block
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
