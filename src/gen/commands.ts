@@ -25,6 +25,12 @@ export const MEM = {
   SPMAT: 0x04,
   BIAS: 0x05,
   ACT: 0x06,
+  // The XNOR units (docs/xnor.md). LAYER takes their descriptors (XNOR_LAYER_FIELDS); ACT writes the BWN input
+  // (element i to lane i mod B, word i div B) and reads the scores (element i from PE i mod P, group i div P).
+  XWEIGHT: 0x07,
+  XPARAM: 0x08,
+  XALPHA: 0x09,
+  XBITS: 0x0a,
 } as const;
 
 export const STATUS = {
@@ -58,3 +64,12 @@ export const STATS_FIELDS = ['cyclesSinceReset', 'runCycles', 'broadcasts', 'bro
 
 /** Largest burst one header can carry. */
 export const MAX_BURST = 0xffff;
+
+/** Fields of an XNOR layer descriptor: MEM.LAYER address = layer × LAYER_STRIDE + field index. */
+export const XNOR_LAYER_FIELDS = ['cols', 'rows', 'folds', 'groups', 'wBase', 'pBase', 'flags', 'lastLanes'] as const;
+/** XNOR flags = shift << XNOR_FLAG_SHIFT | scores << 1 | fixedInput. */
+export const XNOR_FLAG_FIXED = 0x1;
+export const XNOR_FLAG_SCORES = 0x2;
+export const XNOR_FLAG_SHIFT = 8;
+/** The words STATS answers with on the XNOR units; one compute-cycle count per layer slot follows them. */
+export const XNOR_STATS_FIELDS = ['cyclesSinceReset', 'runCycles', 'folds'] as const;
