@@ -65,6 +65,25 @@ print(json.dumps(out))`;
     expect(hwgen('compress', 'dec.npz', '-o', 'again.hwb').code).toBe(0);
   });
 
+  it('reads an ONNX model written by the onnx library, ReLUs included', () => {
+    const make = `
+import numpy as np, onnx, sys
+from onnx import helper, numpy_helper, TensorProto
+r = np.random.default_rng(5)
+w1 = r.normal(size=(20, 12)).astype(np.float32); b1 = r.normal(size=20).astype(np.float32)
+w2 = r.normal(size=(20, 7)).astype(np.float32)
+nodes = [helper.make_node('Gemm', ['x', 'w1', 'b1'], ['h'], transB=1, name='fc1'), helper.make_node('Relu', ['h'], ['hr']),
+         helper.make_node('MatMul', ['hr', 'w2'], ['y'], name='fc2')]
+g = helper.make_graph(nodes, 'g', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 12])],
+    [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 7])],
+    [numpy_helper.from_array(w1, 'w1'), numpy_helper.from_array(b1, 'b1'), numpy_helper.from_array(w2, 'w2')])
+onnx.save(helper.make_model(g), sys.argv[1])`;
+    runPython(make, [join(dir, 'm.onnx')]);
+    expect(hwgen('compress', 'm.onnx', '-o', 'm.hwb', '--pes', '2').code).toBe(0);
+    const b = readBundle(join(dir, 'm.hwb'));
+    expect(b.layers.map((l) => [l.name, l.rows, l.cols, l.relu])).toEqual([['fc1', 20, 12, true], ['fc2', 7, 20, false]]);
+  });
+
   it('writes byte-identical bundles for the same inputs', () => {
     expect(hwgen('compress', 'net.npz', '-o', 'a.hwb', '--quality', '0.5').code).toBe(0);
     expect(hwgen('compress', 'net.npz', '-o', 'b.hwb', '--quality', '0.5').code).toBe(0);
@@ -105,6 +124,22 @@ describe('hwgen sim', () => {
       const want = bundleForward(bundle, quantizeInput(row, bundle.numeric));
       expect(y[2][i]).toEqual(Array.from(want[want.length - 1]));
     });
+  });
+
+  it('builds from an explicit --config and refuses a bad one', () => {
+    const cfg = { pes: 3, vBits: 4, zBits: 4, actBits: 16, actFrac: 8, weightBits: 16, accBits: 32, fifoDepth: 4, entriesPerWord: 2, spmatWords: 512, ptrDepth: 128, actDepth: 32, biasDepth: 32, maxLayers: 2 };
+    writeFileSync(join(dir, 'c.json'), JSON.stringify(cfg));
+    const ok = hwgen('sim', 'sim.hwb', '--input', 'x.npy', '--config', 'c.json', '--json');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out).config).toEqual(cfg);
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...cfg, fifoDepht: 4 }));
+    const bad = hwgen('sim', 'sim.hwb', '--input', 'x.npy', '--config', 'bad.json');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/bad\.json: unknown config key 'fifoDepht'/);
+    writeFileSync(join(dir, 'small.json'), JSON.stringify({ ...cfg, spmatWords: 8 }));
+    const small = hwgen('sim', 'sim.hwb', '--input', 'x.npy', '--config', 'small.json');
+    expect(small.code).toBe(1);
+    expect(small.err).toMatch(/small\.json: the bundle does not fit the hardware \(per PE: sparse entries \d+ > 16\)/);
   });
 
   it('refuses inputs of the wrong width, naming both widths', () => {

@@ -45,7 +45,9 @@ export const simCommand: CommandModule<object, Args> = {
       checkRange('pes', argv.pes, '--pes');
       bundle = reencodeForPes(bundle, argv.pes);
     }
-    const config = argv.config ? loadConfig(argv.config, bundle) : configForBundle(bundle, { fifoDepth: argv.fifoDepth });
+    const config = argv.config ? loadConfig(argv.config) : configForBundle(bundle, { fifoDepth: argv.fifoDepth });
+    bundle = reencodeForPes(bundle, config.pes);
+    checkBundleFits(bundle, config, argv.config ?? 'derived config');
     const xs = readInputs(argv.input, bundle);
     const res = simulateEie(bundle, xs, { config, trace: argv.trace });
     if (argv.output) writeFileAtomic(argv.output, encodeNpy(outputArray(res, bundle, argv.raw)), 'output');
@@ -58,17 +60,14 @@ export const simCommand: CommandModule<object, Args> = {
   },
 };
 
-function loadConfig(path: string, bundle: Bundle): EieConfig {
+function loadConfig(path: string): EieConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new HwgenError(`${path}: cannot read the config as JSON (${(e as Error).message})`);
   }
-  const c = validateConfig(raw, path);
-  const b = c.pes === bundle.sparse.pes ? bundle : reencodeForPes(bundle, c.pes);
-  checkBundleFits(b, c, path);
-  return c;
+  return validateConfig(raw, path);
 }
 
 /** Inputs as activation integers: a .npy vector or a batch of rows, real values quantized to the activation format. */
