@@ -3,22 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { HwgenError } from '../src/errors.js';
 import { decodeBundle, encodeBundle } from '../src/model/bundle.js';
 import type { Bundle, EieLayer, PeSlice } from '../src/model/types.js';
+import { rng as prng } from './helpers/random.js';
 
 /**
  * Fuzzing the .hwb reader: every damaged file must be rejected with a HwgenError (never another exception,
  * never a hang, never silently accepted when bytes changed). Seeded, so any failure reproduces.
  */
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const int = (rnd: () => number, min: number, max: number): number => min + Math.floor(rnd() * (max - min + 1));
 

@@ -10,6 +10,7 @@ import { encodeNpy, parseNpy } from '../src/model/npy.js';
 import { encodeNpz, parseNpz } from '../src/model/npz.js';
 import { fcLayersFromOnnx, parseOnnxGraph } from '../src/model/onnx.js';
 import { runPython } from './helpers/python.js';
+import { rng as mulberry32 } from './helpers/random.js';
 
 const SEED = Number(process.env.HWGEN_FUZZ_SEED ?? 0x5eed2024);
 /** One call slower than this counts as a hang. */
@@ -48,14 +49,6 @@ print(json.dumps({k: base64.b64encode(v).decode() for k, v in out.items()}))
 `;
 
 type Rnd = () => number;
-function mulberry32(seed: number): Rnd {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const int = (rnd: Rnd, n: number): number => Math.floor(rnd() * n);
 const randomBytes = (rnd: Rnd, n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(rnd, 256));
 

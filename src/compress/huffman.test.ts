@@ -1,18 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { HwgenError } from '../errors.js';
 import { canonicalCodes, huffmanBits, huffmanDecode, huffmanEncode, huffmanLengths } from './huffman.js';
-
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { rng as prng } from '../../test/helpers/random.js';
 
 function histogram(symbols: Uint8Array, alphabet: number): Float64Array {
   const counts = new Float64Array(alphabet);

@@ -6,6 +6,8 @@ import { HwgenError } from '../errors.js';
 import { runPython } from '../../test/helpers/python.js';
 import { sizeOf, type DType, type NdArray } from './ndarray.js';
 import { encodeNpy, itemSize, parseNpy, typedFromLittleEndian } from './npy.js';
+import { rng as mulberry32 } from '../../test/helpers/random.js';
+import { expectHwgenError } from '../../test/helpers/errors.js';
 
 const DTYPES: DType[] = ['f4', 'f8', 'i1', 'i2', 'i4', 'i8', 'u1', 'u2', 'u4', 'u8', 'b1'];
 
@@ -120,26 +122,6 @@ function rawNpy(dict: string, data: Uint8Array = new Uint8Array(0), major = 1): 
   out.set(header, pre);
   out.set(data, pre + header.length);
   return out;
-}
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function expectHwgenError(f: () => unknown, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(HwgenError);
-  expect((caught as Error).message).toMatch(pattern);
 }
 
 let dir: string;

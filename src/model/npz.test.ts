@@ -7,6 +7,7 @@ import { runPython } from '../../test/helpers/python.js';
 import type { DType, NdArray } from './ndarray.js';
 import { itemSize, typedFromLittleEndian } from './npy.js';
 import { encodeNpz, parseNpz } from './npz.js';
+import { expectHwgenError } from '../../test/helpers/errors.js';
 
 /** numpy writes stored, compressed and full-zip64 archives; reports each archive's arrays in zip order. */
 const WRITE_ARCHIVES = String.raw`
@@ -77,17 +78,6 @@ interface Reported {
 const hex = (a: NdArray): string => Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).toString('hex');
 const summary = (entries: { name: string; array: NdArray }[]): Reported[] =>
   entries.map((e) => ({ name: e.name, dtype: e.array.dtype, shape: e.array.shape, hex: hex(e.array) }));
-
-function expectHwgenError(f: () => unknown, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(HwgenError);
-  expect((caught as Error).message).toMatch(pattern);
-}
 
 /** Offset of the first central-directory record. */
 const firstCdr = (buf: Buffer): number => buf.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));

@@ -6,6 +6,7 @@ import { HwgenError } from '../errors.js';
 import { runPython } from '../../test/helpers/python.js';
 import type { NdArray } from './ndarray.js';
 import { fcLayersFromOnnx, parseOnnxGraph } from './onnx.js';
+import { expectHwgenError } from '../../test/helpers/errors.js';
 
 /**
  * The onnx library writes the models; numpy computes what each layer's [out, in] weight and bias must be, so the
@@ -135,17 +136,6 @@ interface Manifest {
 }
 
 const hex = (a: NdArray): string => Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).toString('hex');
-
-function expectHwgenError(f: () => unknown, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(HwgenError);
-  expect((caught as Error).message).toMatch(pattern);
-}
 
 let dir: string;
 let m: Manifest;
