@@ -5,9 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { gaussian, gaussianMatrix, randInt, rng } from '../test/helpers/random.js';
 import { compressModel } from '../src/compress/compress.js';
 import { validateConfig, type EieConfig } from '../src/gen/eie-config.js';
-import { quantizeInput } from '../src/golden/eie.js';
+import { bundleForward, quantizeInput } from '../src/golden/eie.js';
 import type { Bundle, FloatLayer, NumericFormat } from '../src/model/types.js';
 import { simulateEie } from './eie-sim.js';
+import { buildModel, runStream } from './verilator.js';
+import { renderEie, eieWidths } from '../src/gen/eie-rtl.js';
+import { ALL_PES, MEM, OP, STATUS, addressWord, header } from '../src/gen/commands.js';
+import { inputCommands, loadCommands, readCommands, runCommand } from '../host/eie-image.js';
 
 const NUMERIC: NumericFormat = { actBits: 16, actFrac: 8, weightBits: 16, accBits: 32 };
 
@@ -125,5 +129,56 @@ describe('EIE simulation extras', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('EIE command decoder', () => {
+  const pes = 2;
+  const c = config(pes);
+  const model = () => buildModel({ files: renderEie(c), top: 'eie_top' });
+  const status = (w: number) => ({ op: w >>> 24, status: (w >>> 16) & 0xff, count: w & 0xffff });
+
+  it('answers every command with a status word and stays in step after bad ones', () => {
+    const words = [
+      header(0x7e, 0, 0), // unknown opcode
+      header(OP.NOP, 0, 0),
+      header(OP.WRITE, 0x33, 2), addressWord(0, 0), 0xdead, 0xbeef, // unknown memory: data still consumed
+      header(OP.WRITE, MEM.BIAS, 1), addressWord(pes, 0), 5, // no such PE
+      header(OP.WRITE, MEM.CODEBOOK, 3), addressWord(ALL_PES, 2 ** (eieWidths(c).CB_AW) - 2), 1, 2, 3, // past the end
+      header(OP.READ, MEM.ACT, 2 ** eieWidths(c).ACT_AW * pes + 1), addressWord(0, 0), // more than the buffer holds
+      header(OP.READ, MEM.ACT, 3), addressWord(ALL_PES, 0), // a read names one PE
+      header(OP.NOP, 0, 0),
+    ];
+    const res = runStream(model().binary, Uint32Array.from(words));
+    expect(Array.from(res.words, status)).toEqual([
+      { op: 0x7e, status: STATUS.BAD_OPCODE, count: 0 },
+      { op: OP.NOP, status: STATUS.OK, count: 0 },
+      { op: OP.WRITE, status: STATUS.BAD_MEM, count: 0 },
+      { op: OP.WRITE, status: STATUS.BAD_ADDR, count: 0 },
+      { op: OP.WRITE, status: STATUS.BAD_ADDR, count: 0 },
+      { op: OP.READ, status: STATUS.BAD_ADDR, count: 0 },
+      { op: OP.READ, status: STATUS.BAD_ADDR, count: 0 },
+      { op: OP.NOP, status: STATUS.OK, count: 0 },
+    ]);
+  });
+
+  it('a refused burst writes nothing: the loaded network still computes exactly', () => {
+    const r = rng(31);
+    const bundle = compress(mlp(r, [12, 9], 0.5, [true]), pes, 0.6);
+    const x = inputs(r, 1, 12, NUMERIC, 0.2)[0];
+    const w = eieWidths(c);
+    // Garbage over the whole sparse matrix, one word too many: refused, so nothing may change.
+    const garbage = [header(OP.WRITE, MEM.SPMAT, 2 ** w.SPM_AW + 1), addressWord(0, 0), ...new Array((2 ** w.SPM_AW + 1) * w.SPM_WORDS).fill(0xffffffff)];
+    const cmds = [...loadCommands(bundle, c), ...inputCommands(x, c)];
+    const words = Uint32Array.from([...cmds.flatMap((k) => k.words), ...garbage, ...runCommand(1).words, ...readCommands(9, c).flatMap((k) => k.words)]);
+    const out = runStream(model().binary, words).words;
+    const before = cmds.length;
+    let at = 0;
+    for (let i = 0; i < before; i++) at += 1 + (out[at] & 0xffff);
+    expect(status(out[at])).toEqual({ op: OP.WRITE, status: STATUS.BAD_ADDR, count: 0 });
+    expect(status(out[at + 1])).toEqual({ op: OP.RUN, status: STATUS.OK, count: 1 });
+    const y = Int32Array.from(out.subarray(at + 4, at + 4 + 9), (v) => v | 0);
+    expect(status(out[at + 3])).toEqual({ op: OP.READ, status: STATUS.OK, count: 9 });
+    expect(y).toEqual(bundleForward(bundle, x)[0]);
   });
 });

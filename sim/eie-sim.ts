@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { HwgenError } from '../src/errors.js';
 import { bundleForward } from '../src/golden/eie.js';
 import { configForBundle, type EieConfig } from '../src/gen/eie-config.js';
@@ -8,7 +7,7 @@ import { STATS_FIELDS } from '../src/gen/commands.js';
 import {
   inputCommands, loadCommands, readCommands, runCommand, splitResponses, statsCommand, type Command,
 } from '../host/eie-image.js';
-import { buildModel } from './verilator.js';
+import { buildModel, runStream } from './verilator.js';
 
 export interface SimOptions {
   /** The build to simulate; derived from the bundle when absent. */
@@ -53,17 +52,8 @@ export function simulateEie(bundle: Bundle, inputs: Int32Array[], opts: SimOptio
     cmds.push(...inputCommands(x, config), runCommand(layers), ...readCommands(outLen, config), statsCommand(config));
   }
   const stream = new Uint32Array(cmds.flatMap((c) => c.words));
-  const t0 = performance.now();
-  const r = spawnSync(model.binary, opts.trace ? ['--trace', opts.trace] : [], {
-    input: Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength),
-    maxBuffer: 1 << 30,
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new HwgenError(`the simulator failed (exit ${r.status}): ${r.stderr.toString().trim()}`);
-  const out = r.stdout;
-  const resp = new Uint32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength - (out.byteLength % 4)));
-  const parts = splitResponses(cmds, resp, 'simulation');
-  const simCycles = Number(/cycles (\d+)/.exec(r.stderr.toString())?.[1] ?? 0);
+  const run = runStream(model.binary, stream, opts.trace ? ['--trace', opts.trace] : []);
+  const parts = splitResponses(cmds, run.words, 'simulation');
 
   const statsAt = (i: number) => parts[i];
   const loadStats = statsAt(perInput.length ? perInput[0] - 1 : cmds.length - 1);
@@ -77,7 +67,7 @@ export function simulateEie(bundle: Bundle, inputs: Int32Array[], opts: SimOptio
     stalls: [],
     golden: { match: true },
     build: { cached: model.cached, seconds: model.buildSeconds },
-    cyclesPerSecond: simCycles / seconds,
+    cyclesPerSecond: run.cycles / run.seconds,
   };
   const readCount = readCommands(outLen, config).length;
   const inCount = (x: Int32Array) => inputCommands(x, config).length;

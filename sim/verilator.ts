@@ -86,3 +86,15 @@ export function buildModel(spec: ModelSpec): BuiltModel {
   }
   return { binary, cached: false, buildSeconds: (performance.now() - t0) / 1000 };
 }
+
+/** Feeds command words to a built stream model; returns its response words and the cycles it ran. */
+export function runStream(binary: string, words: Uint32Array, extraArgs: string[] = []): { words: Uint32Array; cycles: number; seconds: number } {
+  const t0 = performance.now();
+  const r = spawnSync(binary, extraArgs, { input: Buffer.from(words.buffer, words.byteOffset, words.byteLength), maxBuffer: 1 << 30 });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new HwgenError(`the simulator failed (exit ${r.status}): ${r.stderr.toString().trim()}`);
+  const out = r.stdout;
+  if (out.byteLength % 4) throw new HwgenError(`the simulator answered ${out.byteLength} bytes, not whole words`);
+  const resp = new Uint32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
+  return { words: resp, cycles: Number(/cycles (\d+)/.exec(r.stderr.toString())?.[1] ?? 0), seconds };
+}

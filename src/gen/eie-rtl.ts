@@ -94,6 +94,8 @@ function context(c: EieConfig) {
     prodWide: signExtend('s4_prod', w.PROD_W, c.accBits + 1),
     statOffset: `${w.L_W}'d${(STATS_FIELDS.length - 1) % 2 ** w.L_W}`,
     inDataWide: resize('in_data', 32, 32 * Math.max(w.SPM_WORDS, w.BIAS_WORDS)),
+    PTR_DEPTH_ALL: 2 ** w.PTR_AW,
+    ACT_ELEMS: 2 ** w.ACT_AW * c.pes,
     readSignExtend: signExtend('host_act', c.actBits, 32),
     bcColExpr: `g_base + ${resize('lnzd_idx', w.PE_W, w.COL_W)}`,
     ...lnzdTree(c.pes, w.PE_W),

@@ -26,8 +26,10 @@ protocol; the simulator harness reads them from a pipe.
 | status (every answer starts with one) | \`op[31:24] status[23:16] count[15:0]\`, then \`count\` data words |
 
 A WRITE carries \`count\` items after its address word (at most ${MAX_BURST} per command); an item is one word,
-or two for sparse-matrix words and biases wider than 32 bits (least significant word first). A bad memory
-code still consumes the data words, so the stream stays in step, and answers \`BAD_MEM\`.
+or two for sparse-matrix words and biases wider than 32 bits (least significant word first). A refused
+command still consumes its data words, so the stream stays in step: an unknown memory answers \`BAD_MEM\`,
+a PE that does not exist or a burst that runs past the end of its memory answers \`BAD_ADDR\` and writes
+nothing (the range is checked before the first item is written). A READ names one PE (not ${hex(ALL_PES)}).
 For \`ACT\` the item counter walks PEs first: element i of a vector is PE i mod N, index i div N, so a whole
 vector is one burst from (pe 0, addr 0).
 
