@@ -1,0 +1,44 @@
+import { bundleForward, quantizeInput } from '../golden/eie.js';
+import { fromFixed } from '../golden/fixed.js';
+import { floatForward } from '../golden/float.js';
+import type { Bundle, FloatModel } from '../model/types.js';
+
+/** What compression and fixed point cost, measured on random inputs against the float network. */
+export interface Fidelity {
+  samples: number;
+  /** RMS(golden − float) / RMS(float) over the last layer's outputs. */
+  relativeRms: number;
+  /** Fraction of inputs whose largest output is the same output in both (what a classifier would answer). */
+  argmaxAgreement: number;
+}
+
+/**
+ * Runs `samples` inputs drawn from N(0, 1) (half of them zeroed, like ReLU outputs) through the original
+ * float network and the golden model of the bundle. Seeded: the same model gives the same figures.
+ */
+export function measureFidelity(model: FloatModel, bundle: Bundle, samples = 16, seed = 1): Fidelity {
+  let s = seed >>> 0;
+  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
+  const gauss = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  let err = 0;
+  let ref = 0;
+  let agree = 0;
+  for (let n = 0; n < samples; n++) {
+    const x = Array.from({ length: model.layers[0].cols }, () => (u() < 0.5 ? 0 : gauss()));
+    const want = floatForward(model, x);
+    const outs = bundleForward(bundle, quantizeInput(x, bundle.numeric));
+    const got = Array.from(outs[outs.length - 1], (q) => fromFixed(q, bundle.numeric.actFrac));
+    want.forEach((w, i) => {
+      err += (got[i] - w) ** 2;
+      ref += w ** 2;
+    });
+    if (argmax(got) === argmax(want)) agree++;
+  }
+  return { samples, relativeRms: ref > 0 ? Math.sqrt(err / ref) : Math.sqrt(err), argmaxAgreement: agree / samples };
+}
+
+function argmax(v: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+  return best;
+}
