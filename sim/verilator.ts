@@ -38,13 +38,14 @@ const HARNESS = join(PACKAGE_ROOT, 'sim', 'stream_harness.cpp');
 
 /**
  * Builds a Verilator model of a word-stream top with sim/stream_harness.cpp, or reuses the cached one built
- * from the same sources, flags and Verilator version. Builds go to a fresh directory that is renamed into
+ * from the same sources, flags and Verilator version. -Wall with warnings fatal: every simulated config is
+ * also lint-clean. Builds go to a fresh directory that is renamed into
  * place, so concurrent builds of one model cannot corrupt each other.
  */
 export function buildModel(spec: ModelSpec): BuiltModel {
   const version = requireTool('verilator', 'verilator');
   requireTool('g++', 'build-essential');
-  const flags = ['--cc', '--exe', '--build', '-j', '2', '-O3', '--x-assign', 'fast', '--x-initial', 'fast', '-Wno-fatal',
+  const flags = ['--cc', '--exe', '--build', '-j', '2', '-O3', '--x-assign', 'fast', '--x-initial', 'fast', '-Wall',
     '--top-module', spec.top, ...(spec.trace ? ['--trace-fst'] : [])];
   const h = createHash('sha256');
   h.update(version).update(JSON.stringify(flags)).update(readFileSync(HARNESS));
