@@ -3,10 +3,12 @@
  * They print figures and ratios measured in one run; they never pass or fail.
  */
 import { benchCompress } from './compress.js';
+import { benchXnor } from './xnor.js';
 import { benchEie } from './eie.js';
 
 const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   compress: benchCompress,
+  xnor: benchXnor,
   eie: benchEie,
 };
 

@@ -1,5 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { binarizeModel, binaryReport, formatBinaryReport } from '../compress/binarize.js';
 import { compressModel, type CompressOptions } from '../compress/compress.js';
+import { measureFidelity } from '../compress/fidelity.js';
 import { bundleReport, formatReport } from '../compress/report.js';
 import { HwgenError } from '../errors.js';
 import { writeBundle } from '../model/bundle.js';
@@ -24,6 +26,9 @@ interface Args {
   accBits: number;
   relu: ReluRule;
   json: boolean;
+  binary: boolean;
+  firstLayer: 'bwn' | 'binary';
+  lastLayer: 'scores' | 'threshold';
 }
 
 export const compressCommand: CommandModule<object, Args> = {
@@ -55,19 +60,34 @@ export const compressCommand: CommandModule<object, Args> = {
         default: 'hidden' as ReluRule,
         describe: 'which layers of an .npy/.npz get a ReLU (ONNX files say it themselves)',
       })
-      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }) as unknown as Argv<Args>,
+      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
+      .option('binary', {
+        type: 'boolean',
+        default: false,
+        describe: 'XNOR-Net form for the XNOR units (every layer: sign weights, α per output, batch-norm + sign folded into thresholds); docs/xnor.md',
+      })
+      .option('first-layer', { choices: ['bwn', 'binary'] as const, default: 'bwn' as const, describe: "with --binary: the first layer's input: fixed-point (BWN) or bits" })
+      .option('last-layer', { choices: ['scores', 'threshold'] as const, default: 'scores' as const, describe: "with --binary: the last layer's output: fixed-point scores (α kept) or bits" }) as unknown as Argv<Args>,
   handler: (argv: ArgumentsCamelCase<Args>) => {
+    if (argv.binary) return compressBinary(argv);
     const opts = compressOptions(argv);
     const model = loadWeights(argv.weights, argv.relu);
     const { bundle, details } = compressModel(model, opts);
     bundle.meta = { source: argv.weights, generator: `hwgen ${HWGEN_VERSION}`, pruning: pruningText(argv) };
     writeBundle(argv.output, bundle);
     const report = bundleReport(bundle);
+    const fidelity = measureFidelity(model, bundle);
     if (argv.json) {
       const layers = report.layers.map((l, i) => ({ ...l, weightMse: details[i].weightMse, kmeansIterations: details[i].iterations }));
-      process.stdout.write(JSON.stringify({ output: argv.output, ...report, layers }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ output: argv.output, ...report, layers, fidelity }, null, 2) + '\n');
     } else {
-      process.stdout.write(`${formatReport(report)}\nwrote ${argv.output}\n`);
+      const f = fidelity;
+      process.stdout.write(
+        `${formatReport(report)}\n` +
+          `against the float network on ${f.samples} random inputs: output error ${(f.relativeRms * 100).toFixed(2)}% RMS, ` +
+          `same largest output ${Math.round(f.argmaxAgreement * f.samples)}/${f.samples}\n` +
+          `wrote ${argv.output}\n`,
+      );
     }
   },
 };
@@ -90,4 +110,24 @@ function compressOptions(a: Args): CompressOptions {
 function pruningText(a: Args): string {
   if (a.quality !== undefined) return `quality ${a.quality}`;
   return `density ${a.density ?? 1}`;
+}
+
+/** `--binary`: every layer to XNOR form; the pruning and codebook options do not apply. */
+function compressBinary(argv: Args): void {
+  if (argv.density !== undefined || argv.quality !== undefined) {
+    throw new HwgenError('--binary keeps every weight (as its sign); --density and --quality do not apply', 2);
+  }
+  const numeric = { actBits: argv.actBits, actFrac: argv.actFrac, weightBits: argv.weightBits, accBits: argv.accBits };
+  checkNumeric(numeric, 'options');
+  const model = loadWeights(argv.weights, 'none', { binary: true });
+  const bundle = binarizeModel(model, {
+    numeric,
+    firstInput: argv.firstLayer === 'bwn' ? 'fixed' : 'binary',
+    lastOutput: argv.lastLayer,
+  });
+  bundle.meta = { source: argv.weights, generator: `hwgen ${HWGEN_VERSION}`, binary: true };
+  writeBundle(argv.output, bundle);
+  const report = binaryReport(bundle);
+  if (argv.json) process.stdout.write(JSON.stringify({ output: argv.output, ...report }, null, 2) + '\n');
+  else process.stdout.write(`${formatBinaryReport(report)}\nwrote ${argv.output}\n`);
 }

@@ -5,8 +5,10 @@ import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HwgenError } from '../errors.js';
 import { HWGEN_VERSION } from '../paths.js';
-import { decodeBundle, encodeBundle, readBundle, writeBundle } from './bundle.js';
-import type { Bundle, EieLayer, NumericFormat, PeSlice, SparseFormat } from './types.js';
+import { packBits } from '../golden/xnor.js';
+import { decodeAnyBundle, decodeBundle, encodeBundle, readBundle, writeBundle } from './bundle.js';
+import type { BinaryBundle, Bundle, EieLayer, NumericFormat, PeSlice, SparseFormat, XnorLayer } from './types.js';
+import { rng as prng, randInt } from '../../test/helpers/random.js';
 
 // Lets one test make fsync fail; every other call goes to the real node:fs.
 vi.mock('node:fs', async (importOriginal) => {
@@ -15,21 +17,6 @@ vi.mock('node:fs', async (importOriginal) => {
 });
 
 // ───────────── a small generator of valid bundles ─────────────
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-function randInt(rnd: () => number, min: number, max: number): number {
-  return min + Math.floor(rnd() * (max - min + 1));
-}
 
 /** A random signed `bits`-bit integer, with the extremes likelier than chance. */
 function randSigned(rnd: () => number, bits: number): number {
@@ -323,7 +310,8 @@ describe('validation: every rule has its own error', () => {
     ['accBits below one product', (b) => (b.numeric.accBits = 31), /accBits = 31 is narrower than one product/],
     ['no layers', (b) => (b.layers = []), /no layers/],
     ['meta NaN', (b) => (b.meta.x = NaN), /meta\.x is NaN/],
-    ['unknown kind', (b) => ((b.layers[1] as { kind: string }).kind = 'xnor'), /layer 1 'fc1': unknown layer kind "xnor"/],
+    ['unknown kind', (b) => ((b.layers[1] as { kind: string }).kind = 'ternary'), /layer 1 'fc1': unknown layer kind "ternary"/],
+    ['an XNOR layer among EIE layers', (b) => ((b.layers[1] as { kind: string }).kind = 'xnor'), /layer 1 'fc1': a "xnor" layer in an EIE bundle/],
     ['name not a string', (b) => ((b.layers[0] as { name: unknown }).name = 5), /name is 5; it must be a string/],
     ['relu not boolean', (b) => ((b.layers[0] as { relu: unknown }).relu = 1), /relu is 1; it must be true or false/],
     ['rows 0', (b) => (b.layers[0].rows = 0), /layer 0 'fc0': rows is 0/],
@@ -417,7 +405,8 @@ describe('decodeBundle: damaged and foreign files', () => {
     expect(decodeError(buildFile(f.sections, 1, 1)).message).toMatch(/flags 0x1 .*newer hwgen/);
     const xnor = [...f.sections, { tag: 'XBIN', index: 1, payload: new Uint8Array(3) }];
     expect(decodeError(buildFile(xnor)).message).toMatch(/section "XBIN" at byte \d+ is not known to this hwgen; the bundle needs a newer hwgen/);
-    expect(decodeError(editMeta(good, (m) => (m.layers[1].kind = 'xnor'))).message).toMatch(/layer 1: layer kind "xnor" is not known .*newer hwgen/);
+    expect(decodeError(editMeta(good, (m) => (m.layers[1].kind = 'ternary'))).message).toMatch(/layer 1: layer kind "ternary" is not known .*newer hwgen/);
+    expect(decodeError(editMeta(good, (m) => (m.layers[1].kind = 'xnor'))).message).toMatch(/layer 1: a xnor layer in a bundle with a sparse format/);
     expect(decodeError(editMeta(good, (m) => (m.layers[0].sign = true))).message).toMatch(/unexpected key "sign"; the bundle needs a newer hwgen/);
   });
 
@@ -585,4 +574,81 @@ describe('writeBundle / readBundle', () => {
     writeFileSync(p, encodeBundle(baseBundle()).subarray(0, 100));
     expect(() => readBundle(p)).toThrow(new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
   });
+});
+
+// ───────────── binary (XNOR) bundles ─────────────
+
+function binaryBundle(seed: number): BinaryBundle {
+  const rnd = prng(seed);
+  const sizes = [randInt(rnd, 1, 40), randInt(rnd, 1, 40), randInt(rnd, 1, 40)];
+  const layers: XnorLayer[] = [0, 1].map((l) => {
+    const rows = sizes[l + 1];
+    const cols = sizes[l];
+    const scores = l === 1;
+    const input = l === 0 ? 'fixed' : 'binary';
+    const lim = input === 'fixed' ? cols * 2 ** (NUMERIC.actBits - 1) : cols;
+    const bits = Array.from({ length: rows }, () => packBits(Array.from({ length: cols }, () => (rnd() < 0.5 ? 1 : 0))));
+    return {
+      kind: 'xnor', name: `b${l}`, rows, cols, input, output: scores ? 'scores' : 'threshold',
+      weights: Uint8Array.from(bits.flatMap((r) => Array.from(r))),
+      threshold: scores ? new Float64Array(0) : Float64Array.from({ length: rows }, () => randInt(rnd, input === 'fixed' ? -lim : 0, lim + 1)),
+      flip: scores ? new Uint8Array(0) : Uint8Array.from({ length: rows }, () => (rnd() < 0.5 ? 1 : 0)),
+      alpha: scores ? Int32Array.from({ length: rows }, () => randSigned(rnd, NUMERIC.weightBits)) : new Int32Array(0),
+      bias: scores ? Float64Array.from({ length: rows }, () => randSigned(rnd, NUMERIC.accBits)) : new Float64Array(0),
+      alphaFrac: scores ? randInt(rnd, NUMERIC.actFrac, 31) : 0,
+      conv: undefined,
+      pool: 1,
+    } satisfies XnorLayer;
+  });
+  return { numeric: { ...NUMERIC }, layers, meta: { source: 'bin', seed } };
+}
+
+describe('binary (XNOR) bundles', () => {
+  it('round-trip exactly and encode byte-stably', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const b = binaryBundle(seed);
+      const bytes = encodeBundle(b);
+      expect(decodeAnyBundle(bytes, 'mem')).toEqual(b);
+      expect(Buffer.from(encodeBundle(decodeAnyBundle(bytes, 'mem'))).equals(Buffer.from(bytes))).toBe(true);
+    }
+  });
+
+  it('a convolution with pooling round-trips; META names its geometry', () => {
+    const conv: XnorLayer = {
+      kind: 'xnor', name: 'c0', rows: 3, cols: 2 * 9, input: 'binary', output: 'threshold',
+      weights: new Uint8Array(3 * 3), threshold: Float64Array.from([0, 5, 19]), flip: Uint8Array.from([0, 1, 0]),
+      alpha: new Int32Array(0), bias: new Float64Array(0), alphaFrac: 0,
+      conv: { inChannels: 2, inHeight: 6, inWidth: 5, kernel: 3, padding: 'same' }, pool: 2,
+    };
+    const b: BinaryBundle = { numeric: NUMERIC, layers: [conv], meta: {} };
+    const bytes = encodeBundle(b);
+    expect(decodeAnyBundle(bytes, 'mem')).toEqual(b);
+    const meta = JSON.parse(new TextDecoder().decode(parseFile(bytes).sections[0].payload));
+    expect(meta.layers[0].conv).toEqual({ inChannels: 2, inHeight: 6, inWidth: 5, kernel: 3, padding: 'same' });
+    expect(meta.sparse).toBeUndefined();
+  });
+
+  it('decodeBundle (EIE) refuses a binary bundle; decodeAnyBundle reads an EIE one unchanged', () => {
+    expect(() => decodeBundle(encodeBundle(binaryBundle(3)), 'b.hwb')).toThrow(/binary \(XNOR\) layers/);
+    expect(decodeAnyBundle(encodeBundle(baseBundle()), 'e.hwb')).toEqual(baseBundle());
+  });
+
+  type Mutation = [string, (b: BinaryBundle) => void, RegExp];
+  const mutations: Mutation[] = [
+    ['threshold out of range', (b) => (b.layers[0].threshold[0] = 1e12), /threshold\[0\] is 1000000000000/],
+    ['flip not a bit', (b) => (b.layers[0].flip[0] = 2), /flip\[0\] is 2/],
+    ['alpha too wide', (b) => (b.layers[1].alpha[0] = 2 ** 20), /alpha\[0\] \(signed weightBits = 16\) is 1048576; it must be an integer in -32768..32767/],
+    ['padding bits set', (b) => (b.layers[0].weights[b.layers[0].weights.length - 1] |= 0x80), /padding bits set|weight bytes/],
+    ['scores before the last layer', (b) => (b.layers = [b.layers[1], b.layers[1]]), /only the last layer may output scores/],
+    ['fixed input after the first', (b) => (b.layers[1].input = 'fixed'), /only the first layer may take fixed-point input/],
+    ['chain broken', (b) => (b.layers[1].cols += 1), /consecutive layers must chain|weight bytes|padding/],
+  ];
+  for (const [what, mutate, message] of mutations) {
+    it(`rejects ${what}`, () => {
+      let b = binaryBundle(11);
+      while (b.layers[0].cols % 8 === 0) b = binaryBundle(b.layers[0].cols + 100);
+      mutate(b);
+      expect(() => encodeBundle(b)).toThrow(message);
+    });
+  }
 });

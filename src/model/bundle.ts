@@ -4,8 +4,10 @@ import { localRows } from '../compress/csc.js';
 import { huffmanDecode, huffmanEncode, huffmanLengths } from '../compress/huffman.js';
 import { HwgenError } from '../errors.js';
 import { HWGEN_VERSION } from '../paths.js';
+import { bwnAccRange, convGeometry, layerInputs, layerOutputs, rowBytes, scoreShift } from '../golden/xnor.js';
 import { checkNumeric, checkSparse } from './limits.js';
-import type { Bundle, EieLayer, NumericFormat, PeSlice, SparseFormat } from './types.js';
+import { isBinaryBundle } from './types.js';
+import type { AnyBundle, BinaryBundle, Bundle, ConvShape, EieLayer, NumericFormat, PeSlice, SparseFormat, XnorLayer } from './types.js';
 
 /**
  * The `.hwb` bundle: the compressed model every stage after `hwgen compress` reads. docs/bundle.md describes
@@ -26,8 +28,9 @@ const U32_MAX = 0xffffffff;
 
 /** Section tags this hwgen reads; any other tag means a newer writer. */
 const EIE_TAGS = ['PTRS', 'BIAS', 'VHUF', 'ZHUF'] as const;
-const KNOWN_TAGS = new Set<string>(['META', ...EIE_TAGS]);
-const KNOWN_KINDS = new Set<string>(['eie']);
+const XNOR_TAGS = ['XWGT', 'XTHR', 'XSCL'] as const;
+const KNOWN_TAGS = new Set<string>(['META', ...EIE_TAGS, ...XNOR_TAGS]);
+const KNOWN_KINDS = new Set<string>(['eie', 'xnor']);
 
 const NEWER = `the bundle needs a newer hwgen than ${HWGEN_VERSION}; upgrade hwgen or re-run hwgen compress with this one`;
 const CORRUPT = 'the file is corrupt; re-run hwgen compress';
@@ -153,13 +156,15 @@ function layerAt(where: string, l: number, name: unknown): string {
 }
 
 /** Everything decodeBundle checks, applied to a bundle in memory (encodeBundle refuses what it could not read back). */
-export function validateBundle(b: Bundle, where: string): void {
+export function validateBundle(b: AnyBundle, where: string): void {
+  if (isBinaryBundle(b)) return validateBinaryBundle(b, where);
   validateFormats(b.numeric, b.sparse, where);
   validateMetaRecord(b.meta, where);
   if (b.layers.length === 0) throw new HwgenError(`${where}: the bundle has no layers; a model needs at least one`);
   b.layers.forEach((layer, l) => {
     const at = layerAt(where, l, layer.name);
     if (!KNOWN_KINDS.has(layer.kind)) throw new HwgenError(`${at}: unknown layer kind ${describe(layer.kind)}`);
+    if (layer.kind !== 'eie') throw new HwgenError(`${at}: a ${describe(layer.kind)} layer in an EIE bundle; a bundle holds one engine's layers`);
     validateLayerHead(layer, b.numeric, b.sparse, at);
     validateSlices(layer, b.sparse, at);
     validateBias(layer.bias, layer.rows, b.numeric.accBits, at);
@@ -175,11 +180,12 @@ interface Section {
   payload: Uint8Array;
 }
 
-export function encodeBundle(b: Bundle): Uint8Array {
+export function encodeBundle(b: AnyBundle): Uint8Array {
   return encode(b, 'bundle');
 }
 
-function encode(b: Bundle, where: string): Uint8Array {
+function encode(b: AnyBundle, where: string): Uint8Array {
+  if (isBinaryBundle(b)) return encodeBinary(b, where);
   validateBundle(b, where);
   const sections: Section[] = [{ tag: 'META', index: WHOLE_BUNDLE, payload: new TextEncoder().encode(metaJson(b)) }];
   b.layers.forEach((layer, l) => sections.push(...eieSections(layer, l, b.sparse, layerAt(where, l, layer.name))));
@@ -295,12 +301,26 @@ interface ReadSection extends Section {
   offset: number;
 }
 
+/** Decodes an EIE bundle; a binary (XNOR) bundle is refused with a message that says so. */
 export function decodeBundle(buf: Uint8Array, where: string): Bundle {
+  const b = decodeAnyBundle(buf, where);
+  if (isBinaryBundle(b)) {
+    throw new HwgenError(`${where}: the bundle holds binary (XNOR) layers, which run on the XNOR units, not the EIE engine; use it with the XNOR tools (docs/xnor.md)`);
+  }
+  return b;
+}
+
+/** Decodes a bundle of either engine. */
+export function decodeAnyBundle(buf: Uint8Array, where: string): AnyBundle {
   const sections = readSections(buf, where);
   const metaSec = sections.get(key('META', WHOLE_BUNDLE));
   if (!metaSec) throw new HwgenError(`${where}: no META section; ${CORRUPT}`);
   sections.delete(key('META', WHOLE_BUNDLE));
-  const head = parseMeta(metaSec, where);
+  const json = parseMetaJson(metaSec, where);
+  if (typeof json === 'object' && json !== null && !Array.isArray(json) && !Object.hasOwn(json, 'sparse')) {
+    return decodeBinary(json as Record<string, unknown>, metaSec, sections, where);
+  }
+  const head = parseMeta(json, metaSec, where);
 
   const layers = head.layers.map((lm, l) => decodeEieLayer(lm, l, sections, head, where));
   for (const s of sections.values()) {
@@ -388,14 +408,16 @@ interface MetaHead {
   layers: LayerMeta[];
 }
 
-function parseMeta(sec: ReadSection, where: string): MetaHead {
-  const at = `${where}: META (byte ${sec.offset})`;
-  let json: unknown;
+function parseMetaJson(sec: ReadSection, where: string): unknown {
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(sec.payload));
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(sec.payload));
   } catch (e) {
-    throw new HwgenError(`${at}: not valid UTF-8 JSON (${(e as Error).message}); ${CORRUPT}`);
+    throw new HwgenError(`${where}: META (byte ${sec.offset}): not valid UTF-8 JSON (${(e as Error).message}); ${CORRUPT}`);
   }
+}
+
+function parseMeta(json: unknown, sec: ReadSection, where: string): MetaHead {
+  const at = `${where}: META (byte ${sec.offset})`;
   const top = fields(json, ['generator', 'numeric', 'sparse', 'meta', 'layers'], at);
   if (typeof top.generator !== 'string') throw new HwgenError(`${at}: generator is ${describe(top.generator)}; it must be a string`);
   const numeric = fields(top.numeric, ['actBits', 'actFrac', 'weightBits', 'accBits'], `${at} numeric`) as unknown as NumericFormat;
@@ -422,6 +444,7 @@ function parseLayerMeta(x: unknown, numeric: NumericFormat, sparse: SparseFormat
   const kind = typeof x === 'object' && x !== null ? (x as Record<string, unknown>).kind : undefined;
   if (typeof kind !== 'string') throw new HwgenError(`${at}: kind is ${describe(kind)}; ${CORRUPT}`);
   if (!KNOWN_KINDS.has(kind)) throw new HwgenError(`${at}: layer kind ${JSON.stringify(kind)} is not known to this hwgen; ${NEWER}`);
+  if (kind !== 'eie') throw new HwgenError(`${at}: a ${kind} layer in a bundle with a sparse format; a bundle holds one engine's layers; ${CORRUPT}`);
   const rec = fields(x, ['kind', 'name', 'rows', 'cols', 'bits', 'wFrac', 'relu', 'codebook', 'entries'], at);
   if (!Array.isArray(rec.codebook)) throw new HwgenError(`${at}: codebook is ${describe(rec.codebook)}; it must be an array of integers`);
   const lm = rec as unknown as LayerMeta;
@@ -531,11 +554,223 @@ function readHuff(s: ReadSection, symBits: number, expected: number, at: string)
 // ───────────────────────────── files ─────────────────────────────
 
 /** Writes atomically (temp file, fsync, rename); an invalid bundle fails before any file is touched. */
-export function writeBundle(path: string, b: Bundle): void {
+export function writeBundle(path: string, b: AnyBundle): void {
   writeFileAtomic(path, encode(b, path), 'bundle');
 }
 
+/** Reads an EIE bundle (a binary one is refused with a clear message). */
 export function readBundle(path: string): Bundle {
   const buf = readFileChecked(path, 'bundle');
   return decodeBundle(buf, path);
+}
+
+/** Reads a bundle of either engine. */
+export function readAnyBundle(path: string): AnyBundle {
+  const buf = readFileChecked(path, 'bundle');
+  return decodeAnyBundle(buf, path);
+}
+
+// ───────────────────────────── binary (XNOR) bundles ─────────────────────────────
+
+const XNOR_LAYER_KEYS = ['kind', 'name', 'rows', 'cols', 'input', 'output', 'alphaFrac', 'pool', 'conv'];
+const CONV_KEYS = ['inChannels', 'inHeight', 'inWidth', 'kernel', 'padding'];
+
+function validateConv(c: ConvShape, cols: number, at: string): void {
+  checkInt(c.inChannels, 1, 1 << 20, at, 'conv.inChannels');
+  checkInt(c.inHeight, 1, 1 << 16, at, 'conv.inHeight');
+  checkInt(c.inWidth, 1, 1 << 16, at, 'conv.inWidth');
+  checkInt(c.kernel, 1, 64, at, 'conv.kernel');
+  if (c.padding !== 'valid' && c.padding !== 'same') throw new HwgenError(`${at}: conv.padding is ${describe(c.padding)}; it must be "valid" or "same"`);
+  if (c.inChannels * c.kernel * c.kernel !== cols) {
+    throw new HwgenError(`${at}: cols = ${cols}, but a ${c.kernel}x${c.kernel} kernel over ${c.inChannels} channels has ${c.inChannels * c.kernel * c.kernel} inputs`);
+  }
+  const g = convGeometry(c);
+  if (g.outH < 1 || g.outW < 1) throw new HwgenError(`${at}: a ${c.kernel}x${c.kernel} 'valid' convolution does not fit the ${c.inHeight}x${c.inWidth} input`);
+}
+
+/** The small facts of an XNOR layer (what META carries). */
+function validateXnorHead(l: XnorLayer, at: string): void {
+  if (typeof l.name !== 'string') throw new HwgenError(`${at}: name is ${describe(l.name)}; it must be a string`);
+  checkInt(l.rows, 1, 1 << 24, at, 'rows');
+  checkInt(l.cols, 1, 1 << 24, at, 'cols');
+  if (l.input !== 'binary' && l.input !== 'fixed') throw new HwgenError(`${at}: input is ${describe(l.input)}; it must be "binary" or "fixed"`);
+  if (l.output !== 'threshold' && l.output !== 'scores') throw new HwgenError(`${at}: output is ${describe(l.output)}; it must be "threshold" or "scores"`);
+  checkInt(l.alphaFrac, 0, 31, at, 'alphaFrac');
+  checkInt(l.pool, 1, 64, at, 'pool');
+  if (l.conv !== undefined) validateConv(l.conv, l.cols, at);
+  if (l.pool > 1 && (!l.conv || l.output !== 'threshold')) throw new HwgenError(`${at}: pool = ${l.pool}; max-pooling follows a convolution with a threshold output only`);
+  if (l.conv && l.pool > 1) {
+    const g = convGeometry(l.conv);
+    if (g.outH < l.pool || g.outW < l.pool) throw new HwgenError(`${at}: a ${l.pool}x${l.pool} pool does not fit the ${g.outH}x${g.outW} output`);
+  }
+}
+
+function validateXnorLayer(l: XnorLayer, numeric: NumericFormat, at: string): void {
+  validateXnorHead(l, at);
+  const rb = rowBytes(l.cols);
+  if (l.weights.length !== l.rows * rb) throw new HwgenError(`${at}: ${l.weights.length} weight bytes; rows = ${l.rows} × ${rb} bytes per row needs ${l.rows * rb}`);
+  if (l.cols % 8) {
+    const pad = 0xff << (l.cols % 8) & 0xff;
+    for (let i = 0; i < l.rows; i++) {
+      if (l.weights[i * rb + rb - 1] & pad) throw new HwgenError(`${at}: row ${i} has padding bits set after bit ${l.cols - 1}; they must be 0`);
+    }
+  }
+  if (l.output === 'threshold') {
+    if (l.threshold.length !== l.rows || l.flip.length !== l.rows) {
+      throw new HwgenError(`${at}: ${l.threshold.length} thresholds and ${l.flip.length} flips; rows = ${l.rows} needs ${l.rows} of each`);
+    }
+    if (l.alpha.length || l.bias.length || l.alphaFrac !== 0) throw new HwgenError(`${at}: a threshold layer carries no alpha, bias or alphaFrac`);
+    const { min, max } = l.input === 'binary' ? { min: 0, max: l.cols } : bwnAccRange(l.cols, numeric.actBits);
+    for (let i = 0; i < l.rows; i++) {
+      checkInt(l.threshold[i], min, max + 1, at, `threshold[${i}]`);
+      checkInt(l.flip[i], 0, 1, at, `flip[${i}]`);
+    }
+  } else {
+    if (l.alpha.length !== l.rows || l.bias.length !== l.rows) {
+      throw new HwgenError(`${at}: ${l.alpha.length} alphas and ${l.bias.length} biases; rows = ${l.rows} needs ${l.rows} of each`);
+    }
+    if (l.threshold.length || l.flip.length) throw new HwgenError(`${at}: a scores layer carries no thresholds`);
+    const am = signedMax(numeric.weightBits);
+    const bm = signedMax(numeric.accBits);
+    for (let i = 0; i < l.rows; i++) {
+      checkInt(l.alpha[i], -am - 1, am, at, `alpha[${i}] (signed weightBits = ${numeric.weightBits})`);
+      checkInt(l.bias[i], -bm - 1, bm, at, `bias[${i}] (signed accBits = ${numeric.accBits})`);
+    }
+    if (scoreShift(l, numeric) < 0) throw new HwgenError(`${at}: alphaFrac = ${l.alphaFrac} leaves the scores fewer fractional bits than actFrac = ${numeric.actFrac}`);
+  }
+}
+
+function validateBinaryChain(layers: XnorLayer[], where: string): void {
+  layers.forEach((l, i) => {
+    const at = layerAt(where, i, l.name);
+    if (i > 0 && l.input !== 'binary') throw new HwgenError(`${at}: only the first layer may take fixed-point input (BWN); later layers take the bits of the one before`);
+    if (i + 1 < layers.length && l.output !== 'threshold') throw new HwgenError(`${at}: only the last layer may output scores; hidden layers output bits`);
+    if (i + 1 < layers.length && layerOutputs(l) !== layerInputs(layers[i + 1])) {
+      throw new HwgenError(
+        `${where}: layer ${i} '${l.name}' gives ${layerOutputs(l)} outputs but layer ${i + 1} '${layers[i + 1].name}' takes ${layerInputs(layers[i + 1])} inputs; consecutive layers must chain`,
+      );
+    }
+  });
+}
+
+export function validateBinaryBundle(b: BinaryBundle, where: string): void {
+  for (const x of [b.numeric.actBits, b.numeric.actFrac, b.numeric.weightBits, b.numeric.accBits]) {
+    if (typeof x !== 'number') throw new HwgenError(`${where}: a format field is ${describe(x)}; ${CORRUPT}`);
+  }
+  checkNumeric(b.numeric, `${where}: numeric format`);
+  validateMetaRecord(b.meta, where);
+  if (b.layers.length === 0) throw new HwgenError(`${where}: the bundle has no layers; a model needs at least one`);
+  b.layers.forEach((l, i) => {
+    const at = layerAt(where, i, l.name);
+    if (l.kind !== 'xnor') throw new HwgenError(`${at}: a ${describe(l.kind)} layer in a binary bundle; a bundle holds one engine's layers`);
+    validateXnorLayer(l, b.numeric, at);
+  });
+  validateBinaryChain(b.layers, where);
+}
+
+function int64Bytes(values: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(values.length * 8);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    const lo = ((x % 2 ** 32) + 2 ** 32) % 2 ** 32;
+    dv.setUint32(i * 8, lo, true);
+    dv.setInt32(i * 8 + 4, (x - lo) / 2 ** 32, true);
+  }
+  return out;
+}
+
+function readInt64(dv: DataView, o: number): number {
+  return dv.getInt32(o + 4, true) * 2 ** 32 + dv.getUint32(o, true);
+}
+
+function encodeBinary(b: BinaryBundle, where: string): Uint8Array {
+  validateBinaryBundle(b, where);
+  const { actBits, actFrac, weightBits, accBits } = b.numeric;
+  const meta = Object.fromEntries(Object.keys(b.meta).sort().map((k) => [k, b.meta[k]]));
+  const json = JSON.stringify({
+    generator: `hwgen ${HWGEN_VERSION}`,
+    numeric: { actBits, actFrac, weightBits, accBits },
+    meta,
+    layers: b.layers.map((l) => ({
+      kind: l.kind, name: l.name, rows: l.rows, cols: l.cols, input: l.input, output: l.output, alphaFrac: l.alphaFrac, pool: l.pool,
+      conv: l.conv ? { inChannels: l.conv.inChannels, inHeight: l.conv.inHeight, inWidth: l.conv.inWidth, kernel: l.conv.kernel, padding: l.conv.padding } : null,
+    })),
+  });
+  const sections: Section[] = [{ tag: 'META', index: WHOLE_BUNDLE, payload: new TextEncoder().encode(json) }];
+  b.layers.forEach((l, i) => {
+    sections.push({ tag: 'XWGT', index: i, payload: l.weights });
+    if (l.output === 'threshold') {
+      const flips = new Uint8Array(Math.ceil(l.rows / 8));
+      l.flip.forEach((f, r) => (flips[r >> 3] |= f << (r & 7)));
+      sections.push({ tag: 'XTHR', index: i, payload: concat([int64Bytes(l.threshold), flips]) });
+    } else {
+      const a = new Uint8Array(l.rows * 4);
+      const dv = new DataView(a.buffer);
+      l.alpha.forEach((x, r) => dv.setInt32(r * 4, x, true));
+      sections.push({ tag: 'XSCL', index: i, payload: concat([a, int64Bytes(l.bias)]) });
+    }
+  });
+  return assemble(sections);
+}
+
+function decodeBinary(json: Record<string, unknown>, metaSec: ReadSection, sections: Map<string, ReadSection>, where: string): BinaryBundle {
+  const at = `${where}: META (byte ${metaSec.offset})`;
+  const top = fields(json, ['generator', 'numeric', 'meta', 'layers'], at);
+  if (typeof top.generator !== 'string') throw new HwgenError(`${at}: generator is ${describe(top.generator)}; it must be a string`);
+  const numeric = fields(top.numeric, ['actBits', 'actFrac', 'weightBits', 'accBits'], `${at} numeric`) as unknown as NumericFormat;
+  for (const x of Object.values(numeric)) if (typeof x !== 'number') throw new HwgenError(`${at}: a format field is ${describe(x)}; ${CORRUPT}`);
+  checkNumeric(numeric, `${at}: numeric format`);
+  validateMetaRecord(top.meta, at);
+  if (!Array.isArray(top.layers) || top.layers.length === 0) throw new HwgenError(`${at}: layers is ${describe(top.layers)}; it must be a non-empty array`);
+  const layers = top.layers.map((x: unknown, i: number): XnorLayer => {
+    const lat = `${at} layer ${i}`;
+    const kind = typeof x === 'object' && x !== null ? (x as Record<string, unknown>).kind : undefined;
+    if (typeof kind !== 'string') throw new HwgenError(`${lat}: kind is ${describe(kind)}; ${CORRUPT}`);
+    if (!KNOWN_KINDS.has(kind)) throw new HwgenError(`${lat}: layer kind ${JSON.stringify(kind)} is not known to this hwgen; ${NEWER}`);
+    if (kind !== 'xnor') throw new HwgenError(`${lat}: a ${kind} layer in a bundle without a sparse format; a bundle holds one engine's layers; ${CORRUPT}`);
+    const rec = fields(x, XNOR_LAYER_KEYS, lat);
+    const conv = rec.conv === null ? undefined : (fields(rec.conv, CONV_KEYS, `${lat} conv`) as unknown as ConvShape);
+    const head: XnorLayer = {
+      kind: 'xnor', name: rec.name as string, rows: rec.rows as number, cols: rec.cols as number,
+      input: rec.input as XnorLayer['input'], output: rec.output as XnorLayer['output'],
+      weights: new Uint8Array(0), threshold: new Float64Array(0), flip: new Uint8Array(0), alpha: new Int32Array(0), bias: new Float64Array(0),
+      alphaFrac: rec.alphaFrac as number, conv, pool: rec.pool as number,
+    };
+    const named = layerAt(where, i, head.name);
+    validateXnorHead(head, named);
+    const sec = (tag: string): ReadSection => {
+      const s = sections.get(key(tag, i));
+      if (!s) throw new HwgenError(`${named}: no ${tag} section; ${CORRUPT}`);
+      sections.delete(key(tag, i));
+      return s;
+    };
+    const w = sec('XWGT');
+    expectLength(w, head.rows * rowBytes(head.cols), `rows = ${head.rows} × ${rowBytes(head.cols)} bytes`, named);
+    head.weights = w.payload.slice();
+    if (head.output === 'threshold') {
+      const t = sec('XTHR');
+      expectLength(t, head.rows * 8 + Math.ceil(head.rows / 8), `rows = ${head.rows} × int64 + flip bits`, named);
+      const dv = payloadView(t);
+      head.threshold = Float64Array.from({ length: head.rows }, (_, r) => readInt64(dv, r * 8));
+      head.flip = Uint8Array.from({ length: head.rows }, (_, r) => (t.payload[head.rows * 8 + (r >> 3)] >> (r & 7)) & 1);
+      if (Math.ceil(head.rows / 8) > 0 && head.rows % 8 && t.payload[t.payload.length - 1] >> head.rows % 8) {
+        throw new HwgenError(`${named}: XTHR flip bits past row ${head.rows - 1} are set; ${CORRUPT}`);
+      }
+    } else {
+      const s = sec('XSCL');
+      expectLength(s, head.rows * 12, `rows = ${head.rows} × (int32 + int64)`, named);
+      const dv = payloadView(s);
+      head.alpha = Int32Array.from({ length: head.rows }, (_, r) => dv.getInt32(r * 4, true));
+      head.bias = Float64Array.from({ length: head.rows }, (_, r) => readInt64(dv, head.rows * 4 + r * 8));
+    }
+    validateXnorLayer(head, numeric, named);
+    return head;
+  });
+  for (const s of sections.values()) {
+    const owner = s.index === WHOLE_BUNDLE ? 'the whole bundle' : `layer ${s.index}`;
+    throw new HwgenError(`${where}: section ${s.tag} for ${owner} at byte ${s.offset} does not belong to any of the ${layers.length} layers META lists; ${CORRUPT}`);
+  }
+  validateBinaryChain(layers, where);
+  return { numeric, layers, meta: top.meta as BinaryBundle['meta'] };
 }

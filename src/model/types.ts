@@ -16,6 +16,33 @@ export interface FloatLayer {
   /** Length rows, or undefined for no bias. */
   bias?: Float32Array;
   relu: boolean;
+  /** Batch-norm after the layer (binary layers fold it into their thresholds; the EIE path rejects it). */
+  bn?: BatchNorm;
+  /** Set for a convolution: `weight` is then [out, in, kh, kw] row-major (rows = out, cols = in·kh·kw). */
+  conv?: ConvShape;
+  /** Binary max-pooling (window = stride) after the sign, for convolutions: 1 or absent means none. */
+  pool?: number;
+}
+
+/** y = gamma · (x − mean) / sqrt(variance + eps) + beta, one value per output channel. */
+export interface BatchNorm {
+  gamma: Float64Array;
+  beta: Float64Array;
+  mean: Float64Array;
+  variance: Float64Array;
+  eps: number;
+}
+
+/**
+ * A 2-D convolution's geometry (stride 1, square kernel). Float weights are [out, in, kh, kw] as frameworks store
+ * them; the hardware and the golden model keep feature maps channel-fastest: element (y, x, c) at (y·W + x)·C + c.
+ */
+export interface ConvShape {
+  inChannels: number;
+  inHeight: number;
+  inWidth: number;
+  kernel: number;
+  padding: 'valid' | 'same';
 }
 
 export interface FloatModel {
@@ -75,14 +102,61 @@ export interface EieLayer {
   slices: PeSlice[];
 }
 
-export type Layer = EieLayer;
+/**
+ * A layer of the XNOR units (docs/xnor.md): binary weights packed as bits (bit 1 = +1, bit 0 = −1; bit k of a
+ * row at byte k >> 3, bit k & 7), one integer threshold per output (bits out) or α and a bias per output
+ * (fixed-point scores out). `input: 'fixed'` is the BWN mode: fixed-point activations, add or subtract.
+ */
+export interface XnorLayer {
+  kind: 'xnor';
+  name: string;
+  /** Outputs M (output channels of a convolution). */
+  rows: number;
+  /** Inputs K per output (in·kh·kw for a convolution, ordered (ky, kx, c) with c fastest). */
+  cols: number;
+  input: 'binary' | 'fixed';
+  output: 'threshold' | 'scores';
+  /** rows × ceil(cols / 8) bytes, row-major, LSB-first within a byte, padding bits 0. */
+  weights: Uint8Array;
+  /** threshold: rows integers T (bit = (acc >= T) XOR flip); scores: empty. */
+  threshold: Float64Array;
+  /** threshold: rows flags, 1 where batch-norm's gamma < 0 flipped the comparison; scores: empty. */
+  flip: Uint8Array;
+  /** scores: rows integers A (α with alphaFrac fractional bits, signed weightBits); threshold: empty. */
+  alpha: Int32Array;
+  /** scores: rows integers (alphaFrac + input fractional bits, signed accBits); threshold: empty. */
+  bias: Float64Array;
+  /** Fractional bits of alpha (scores layers; 0 otherwise). */
+  alphaFrac: number;
+  /** Convolution geometry, or undefined for a fully-connected layer. */
+  conv?: ConvShape;
+  /** Binary max-pool window (= stride) after a convolution's threshold, 1 for none. */
+  pool: number;
+}
 
+/** Every layer kind. A bundle holds one engine's kind: EIE layers (Bundle) or XNOR layers (BinaryBundle). */
+export type Layer = EieLayer | XnorLayer;
+
+/** A bundle for the EIE engine. */
 export interface Bundle {
   numeric: NumericFormat;
   sparse: SparseFormat;
-  layers: Layer[];
+  layers: EieLayer[];
   /** Free-form provenance (source file, options); not used by the hardware. */
   meta: Record<string, string | number | boolean>;
+}
+
+/** A bundle for the XNOR units: binary layers, the first of which may be BWN (fixed-point input). */
+export interface BinaryBundle {
+  numeric: NumericFormat;
+  layers: XnorLayer[];
+  meta: Record<string, string | number | boolean>;
+}
+
+export type AnyBundle = Bundle | BinaryBundle;
+
+export function isBinaryBundle(b: AnyBundle): b is BinaryBundle {
+  return !('sparse' in b);
 }
 
 export const DEFAULT_NUMERIC: NumericFormat = { actBits: 16, actFrac: 8, weightBits: 16, accBits: 32 };

@@ -4,16 +4,25 @@ import { HwgenError } from '../errors.js';
 import type { NdArray } from './ndarray.js';
 import { parseNpy } from './npy.js';
 import { parseNpz } from './npz.js';
-import { fcLayersFromOnnx, parseOnnxGraph } from './onnx.js';
-import type { FloatLayer, FloatModel } from './types.js';
+import { fcLayersFromOnnx, parseOnnxGraph, type OnnxGraph } from './onnx.js';
+import type { BatchNorm, FloatLayer, FloatModel } from './types.js';
 
 /** Which layers get a ReLU when the file does not say (npy, npz): the usual MLP has one after every hidden layer. */
 export type ReluRule = 'hidden' | 'all' | 'none';
 
-export const WEIGHT_FORMATS = '.npy (one layer), .npz (NAME.weight [out, in] + optional NAME.bias), .onnx (Gemm/MatMul)';
+export const WEIGHT_FORMATS =
+  '.npy (one layer), .npz (NAME.weight [out, in] + optional NAME.bias, NAME.bn.gamma/beta/mean/var[/eps] with --binary), ' +
+  '.onnx (Gemm/MatMul; BatchNormalization and Sign with --binary)';
 
-/** Reads the fully-connected layers of a weights file and checks they form a valid chain. */
-export function loadWeights(path: string, relu: ReluRule = 'hidden'): FloatModel {
+/** Batch-norm arrays of a layer in an .npz: NAME.bn.gamma, .beta, .mean, .var ([out] each) and optional .eps (scalar). */
+export const BN_SUFFIXES = ['gamma', 'beta', 'mean', 'var'] as const;
+export const BN_DEFAULT_EPS = 1e-5;
+
+/**
+ * Reads the fully-connected layers of a weights file and checks they form a valid chain. With `binary`, batch-norm
+ * after a layer is read too (npz NAME.bn.*, ONNX BatchNormalization) and ONNX Sign activations are accepted.
+ */
+export function loadWeights(path: string, relu: ReluRule = 'hidden', opts: { binary?: boolean } = {}): FloatModel {
   let buf: Uint8Array;
   try {
     buf = readFileSync(path);
@@ -26,7 +35,9 @@ export function loadWeights(path: string, relu: ReluRule = 'hidden'): FloatModel
   if (ext === '.npy') raw = [{ name: layerName(basename(path, ext)), weight: parseNpy(buf, path) }];
   else if (ext === '.npz') raw = layersFromNpz(parseNpz(buf, path), path);
   else if (ext === '.onnx') {
-    raw = fcLayersFromOnnx(parseOnnxGraph(buf, path), path).map((l) => ({ ...l, name: layerName(l.name) }));
+    const graph = parseOnnxGraph(buf, path);
+    const bns = opts.binary ? takeBatchNorms(graph, path) : new Map<number, BatchNorm>();
+    raw = fcLayersFromOnnx(graph, path).map((l, i) => ({ ...l, name: layerName(l.name), bn: bns.get(i) }));
     reluFromFile = true;
   } else {
     throw new HwgenError(`${path}: unknown weights format '${ext || '(no extension)'}'; hwgen reads ${WEIGHT_FORMATS}`);
@@ -35,6 +46,10 @@ export function loadWeights(path: string, relu: ReluRule = 'hidden'): FloatModel
   const layers = raw.map((r, i) =>
     toFloatLayer(r, path, reluFromFile ? Boolean(r.relu) : relu === 'all' || (relu === 'hidden' && i < raw.length - 1)),
   );
+  const withBn = layers.find((l) => l.bn);
+  if (withBn && !opts.binary) {
+    throw new HwgenError(`${path}: layer '${withBn.name}' has batch-norm, which only binary layers fold (into thresholds); compress with --binary, or fold it into the weights first`);
+  }
   checkChain(layers, path);
   return { source: path, layers };
 }
@@ -44,6 +59,34 @@ interface RawLayer {
   weight: NdArray;
   bias?: NdArray;
   relu?: boolean;
+  bn?: BatchNorm;
+}
+
+/**
+ * Takes the BatchNormalization nodes out of a chain (each becomes an Identity, as do Sign activations) and
+ * returns their parameters by the index of the fully-connected layer they follow.
+ */
+function takeBatchNorms(graph: OnnxGraph, where: string): Map<number, BatchNorm> {
+  const out = new Map<number, BatchNorm>();
+  let layer = -1;
+  graph.nodes = graph.nodes.map((n) => {
+    if (n.opType === 'Gemm' || n.opType === 'MatMul') layer++;
+    if (n.opType === 'Sign') return { ...n, opType: 'Identity', inputs: n.inputs.slice(0, 1) };
+    if (n.opType !== 'BatchNormalization') return n;
+    const at = `${where}: node '${n.name || n.outputs[0]}' (BatchNormalization)`;
+    if (layer < 0) throw new HwgenError(`${at}: batch-norm before the first layer is not supported; fold it into the input scaling`);
+    if (out.has(layer)) throw new HwgenError(`${at}: a second batch-norm after one layer; hwgen folds one per layer`);
+    const arr = (k: number, what: string): Float64Array => {
+      const a = graph.initializers.get(n.inputs[k] ?? '');
+      if (!a) throw new HwgenError(`${at}: its ${what} '${n.inputs[k]}' is not an initializer; export with constant batch-norm parameters`);
+      return Float64Array.from(a.data as ArrayLike<number | bigint>, Number);
+    };
+    const eps = n.attrs.epsilon ?? BN_DEFAULT_EPS;
+    if (typeof eps !== 'number') throw new HwgenError(`${at}: attribute epsilon must be a number`);
+    out.set(layer, { gamma: arr(1, 'scale'), beta: arr(2, 'bias'), mean: arr(3, 'mean'), variance: arr(4, 'variance'), eps });
+    return { ...n, opType: 'Identity', inputs: n.inputs.slice(0, 1), outputs: n.outputs.slice(0, 1) };
+  });
+  return out;
 }
 
 /** `NAME.weight` arrays in archive order, each with an optional `NAME.bias`; anything else is an error. */
@@ -57,13 +100,25 @@ function layersFromNpz(entries: { name: string; array: NdArray }[], path: string
     used.add(name);
     const bias = byName.get(`${base}.bias`);
     if (bias) used.add(`${base}.bias`);
-    layers.push({ name: layerName(base), weight: array, bias });
+    let bn: BatchNorm | undefined;
+    if (BN_SUFFIXES.some((k) => byName.has(`${base}.bn.${k}`))) {
+      const get = (k: string): Float64Array => {
+        const a = byName.get(`${base}.bn.${k}`);
+        if (!a) throw new HwgenError(`${path}: layer '${base}' has some batch-norm arrays but no '${base}.bn.${k}'; give gamma, beta, mean and var`);
+        used.add(`${base}.bn.${k}`);
+        return Float64Array.from(a.data as ArrayLike<number | bigint>, Number);
+      };
+      const eps = byName.get(`${base}.bn.eps`);
+      if (eps) used.add(`${base}.bn.eps`);
+      bn = { gamma: get('gamma'), beta: get('beta'), mean: get('mean'), variance: get('var'), eps: eps ? Number(eps.data[0]) : BN_DEFAULT_EPS };
+    }
+    layers.push({ name: layerName(base), weight: array, bias, bn });
   }
   const unused = entries.map((e) => e.name).filter((n) => !used.has(n));
   if (unused.length > 0) {
     throw new HwgenError(
       `${path}: array${unused.length > 1 ? 's' : ''} ${unused.map((n) => `'${n}'`).join(', ')} not understood; ` +
-        `name each layer's arrays NAME.weight (shape [out, in]) and NAME.bias (shape [out])`,
+        `name each layer's arrays NAME.weight (shape [out, in]) and NAME.bias (shape [out]), and batch-norm NAME.bn.gamma/beta/mean/var (+ optional NAME.bn.eps)`,
     );
   }
   return layers;
@@ -86,7 +141,18 @@ function toFloatLayer(r: RawLayer, path: string, relu: boolean): FloatLayer {
     bias = floatData(r.bias, `${where} bias`);
     checkFinite(bias, `${where} bias`, rows);
   }
-  return { name: r.name, rows, cols, weight: w, bias, relu };
+  if (r.bn) {
+    for (const [k, a] of Object.entries(r.bn)) {
+      if (k === 'eps') {
+        if (!Number.isFinite(a) || (a as number) < 0) throw new HwgenError(`${where}: batch-norm eps is ${a}; it must be a finite number >= 0`);
+        continue;
+      }
+      const v = a as Float64Array;
+      if (v.length !== rows) throw new HwgenError(`${where}: batch-norm ${k} has ${v.length} values; the layer has ${rows} outputs`);
+      if (!v.every(Number.isFinite)) throw new HwgenError(`${where}: batch-norm ${k} has a value that is not finite`);
+    }
+  }
+  return { name: r.name, rows, cols, weight: w, bias, relu, bn: r.bn };
 }
 
 function floatData(a: NdArray, where: string): Float32Array {

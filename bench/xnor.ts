@@ -1,0 +1,103 @@
+/**
+ * bench/xnor: the XNOR units' matrix-vector-threshold unit for (P, S) in {(4, 32), (16, 64), (32, 128)}:
+ * binary MACs per cycle measured under Verilator against the S·P peak, and LUT / FF / BRAM counts from
+ * `yosys synth_xilinx` (xc7), with binary operations per cycle per LUT (one XNOR + one popcount add per
+ * weight bit = 2 ops, FINN's convention), printed beside FINN's published figures.
+ * Usage: npm run bench -- xnor [--k 1024] [--m 1024]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { binarizeModel } from '../src/compress/binarize.js';
+import { layerShape, validateXnorConfig } from '../src/gen/xnor-config.js';
+import { renderXnor } from '../src/gen/xnor-rtl.js';
+import type { FloatLayer } from '../src/model/types.js';
+import { simulateXnor } from '../sim/xnor-sim.js';
+import { argValue } from './args.js';
+
+const NUMERIC = { actBits: 8, actFrac: 4, weightBits: 16, accBits: 32 };
+
+/**
+ * FINN (Umuroglu et al., "FINN: A Framework for Fast, Scalable Binarized Neural Network Inference", FPGA'17,
+ * arXiv:1612.07119). The abstract states: up to 12.3 M classifications/s at 0.31 µs latency on MNIST (SFC-max)
+ * and 21906 classifications/s on CIFAR-10 / SVHN (CNV-max), on a ZC706 under 25 W. The throughput and LUT
+ * figures below are those of the paper's results table as recalled here (ZC706, 200 MHz); they could not be
+ * re-read from the stored copy, so check them against the paper before quoting them.
+ */
+const FINN = [
+  { design: 'SFC-max', tops: 8.265, luts: 91131 },
+  { design: 'LFC-max', tops: 9.086, luts: 82988 },
+  { design: 'CNV-max', tops: 2.466, luts: 46253 },
+];
+const FINN_MHZ = 200;
+
+interface Synth {
+  luts: number;
+  ffs: number;
+  bram18: number;
+  dsp: number;
+  seconds: number;
+}
+
+function synthesize(files: Map<string, string>): Synth {
+  const dir = mkdtempSync(join(tmpdir(), 'hwgen-bench-xnor-'));
+  try {
+    for (const [n, t] of files) writeFileSync(join(dir, n), t);
+    const t0 = performance.now();
+    const script = `read_verilog ${[...files.keys()].join(' ')}; synth_xilinx -family xc7 -top xnor_top -flatten -noiopad; tee -q -o stat.json stat -json`;
+    const r = spawnSync('yosys', ['-q', '-p', script], { cwd: dir, encoding: 'utf8', maxBuffer: 256 << 20 });
+    if (r.status !== 0) throw new Error(`yosys failed: ${(r.stderr || r.stdout).slice(-2000)}`);
+    const stat = JSON.parse(readFileSync(join(dir, 'stat.json'), 'utf8')) as { design: { num_cells_by_type: Record<string, number> } };
+    const cells = stat.design.num_cells_by_type;
+    const sum = (re: RegExp) => Object.entries(cells).filter(([k]) => re.test(k)).reduce((s, [, n]) => s + n, 0);
+    return {
+      luts: sum(/^LUT\d/),
+      ffs: sum(/^FD/),
+      bram18: sum(/^RAMB18/) + 2 * sum(/^RAMB36/),
+      dsp: sum(/^DSP48/),
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function benchXnor(args: string[]): void {
+  const k = argValue(args, '--k', 1024);
+  const m = argValue(args, '--m', 1024);
+  let s = 7;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 1) / 4294967297;
+  const layer: FloatLayer = { name: 'fc', rows: m, cols: k, weight: Float32Array.from({ length: k * m }, () => rnd() - 0.5), relu: false };
+  const bundle = binarizeModel({ source: 'bench', layers: [layer] }, { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'threshold' });
+  const x = Int32Array.from({ length: k }, () => (rnd() < 0.5 ? 1 : 0));
+
+  console.log(`bench/xnor: one binary FC layer, K = ${k} inputs, M = ${m} outputs (thresholded), xc7 synthesis by yosys synth_xilinx`);
+  const head = ['P x S', 'cycles', 'ideal', 'bits/cycle', 'peak S·P', 'of peak', 'LUT', 'FF', 'BRAM18', 'DSP', 'ops/cycle/LUT', 'synth s'];
+  const rows: string[][] = [];
+  for (const [pe, simd] of [[4, 32], [16, 64], [32, 128]]) {
+    const sh = layerShape(bundle.layers[0], pe, simd, 1);
+    const c = validateXnorConfig(
+      { ...NUMERIC, pe, simd, bwnLanes: 0, maxCols: k, maxRows: m, weightDepth: 2 ** Math.ceil(Math.log2(sh.groups * sh.wordsPerRow)), paramDepth: 2 ** Math.ceil(Math.log2(Math.max(2, sh.groups))), maxLayers: 1 },
+      'bench config',
+    );
+    const res = simulateXnor(bundle, [x], { config: c });
+    if (!res.golden.match) throw new Error(`P ${pe} S ${simd}: RTL disagrees with the golden model`);
+    const cycles = res.layerCycles[0][0];
+    const bpc = (k * m) / cycles;
+    const syn = synthesize(renderXnor(c));
+    rows.push([
+      `${pe} x ${simd}`, String(cycles), String(sh.folds * sh.groups), bpc.toFixed(1), String(pe * simd), `${((100 * bpc) / (pe * simd)).toFixed(1)}%`,
+      String(syn.luts), String(syn.ffs), String(syn.bram18), String(syn.dsp), ((2 * bpc) / syn.luts).toFixed(3), syn.seconds.toFixed(1),
+    ]);
+  }
+  const all = [head, ...rows];
+  const width = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  for (const r of all) console.log('  ' + r.map((cell, i) => cell.padStart(width[i])).join('  '));
+  console.log('  (LUT/FF/BRAM count the whole unit: command decoder, buffers, weight and threshold memories, P popcount trees.)');
+  console.log(`FINN (Umuroglu et al., FPGA'17), ZC706 at ${FINN_MHZ} MHz, whole networks of MVTUs (figures to re-check, see bench/xnor.ts):`);
+  for (const f of FINN) {
+    const opsPerCycle = (f.tops * 1e12) / (FINN_MHZ * 1e6);
+    console.log(`  ${f.design.padEnd(8)} ${f.tops.toFixed(3)} TOPS, ${f.luts} LUTs: ${opsPerCycle.toFixed(0)} binary ops/cycle, ${(opsPerCycle / f.luts).toFixed(3)} ops/cycle/LUT`);
+  }
+}

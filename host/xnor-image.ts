@@ -1,0 +1,166 @@
+import {
+  ALL_PES, LAYER_STRIDE, MAX_BURST, MEM, OP, XNOR_FLAG_FIXED, XNOR_FLAG_SCORES, XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_STATS_FIELDS,
+  addressWord, header,
+} from '../src/gen/commands.js';
+import { checkXnorFits, layerShape, type XnorConfig } from '../src/gen/xnor-config.js';
+import { xnorWidths } from '../src/gen/xnor-rtl.js';
+import { getBit, rowBytes, scoreShift } from '../src/golden/xnor.js';
+import type { BinaryBundle, XnorLayer } from '../src/model/types.js';
+import type { Command } from './eie-image.js';
+import { HwgenError } from '../src/errors.js';
+
+/**
+ * The command words that put a binary bundle into the XNOR units and run it (docs/xnor.md): the same
+ * word-stream commands as the EIE engine, with the XNOR memories. Layout per PE p: layer l's rows p, p+P, ...
+ * (group g = row div P) take ceil(K/S) consecutive weight words each, after the previous layer's; its
+ * thresholds (or biases) and α take one entry per group, after the previous layer's.
+ */
+
+function write(mem: number, pe: number, addr: number, items: number[][], walking = false, lanes = 1): Command[] {
+  const cmds: Command[] = [];
+  for (let at = 0; at < items.length; at += MAX_BURST) {
+    const chunk = items.slice(at, at + MAX_BURST);
+    // A walking burst (MEM.ACT) starts at element `at`: lane at mod lanes, word at div lanes.
+    const where = walking ? addressWord(at % lanes, Math.floor(at / lanes)) : addressWord(pe, addr + at);
+    cmds.push({ op: OP.WRITE, respWords: 0, words: [header(OP.WRITE, mem, chunk.length), where, ...chunk.flat()] });
+  }
+  return cmds;
+}
+
+/** A value of `bits` bits (two's complement) as `words` little-endian 32-bit words. */
+function toWords(value: bigint, bits: number, words: number): number[] {
+  let v = BigInt.asUintN(bits, value);
+  const out: number[] = [];
+  for (let i = 0; i < words; i++) {
+    out.push(Number(v & 0xffffffffn));
+    v >>= 32n;
+  }
+  return out;
+}
+
+/** Bits [from, from + n) of a packed array as 32-bit words, lane 0 in bit 0 of word 0 (bits past `limit` are 0). */
+function bitsToWords(bytes: Uint8Array, from: number, n: number, limit: number, words: number): number[] {
+  const out = new Array<number>(words).fill(0);
+  for (let s = 0; s < n && from + s < limit; s++) if (getBit(bytes, from + s)) out[s >> 5] = (out[s >> 5] | (1 << (s & 31))) >>> 0;
+  return out;
+}
+
+/** Where each layer lives in every PE's memories. */
+export function xnorPlacement(b: BinaryBundle, c: XnorConfig) {
+  let wBase = 0;
+  let pBase = 0;
+  return b.layers.map((l) => {
+    const s = layerShape(l, c.pe, c.simd, c.bwnLanes || 1);
+    const place = { wBase, pBase, ...s };
+    wBase += s.groups * s.wordsPerRow;
+    pBase += s.groups;
+    return place;
+  });
+}
+
+export function layerFlags(l: XnorLayer, b: BinaryBundle): number {
+  const scores = l.output === 'scores';
+  return ((scores ? scoreShift(l, b.numeric) : 0) << XNOR_FLAG_SHIFT) | (scores ? XNOR_FLAG_SCORES : 0) | (l.input === 'fixed' ? XNOR_FLAG_FIXED : 0);
+}
+
+/** Every command that loads `bundle`: descriptors, then per PE its weight words, thresholds / biases and α. */
+export function xnorLoadCommands(b: BinaryBundle, c: XnorConfig): Command[] {
+  checkXnorFits(b, c, 'load');
+  const w = xnorWidths(c);
+  const place = xnorPlacement(b, c);
+  const cmds: Command[] = [];
+  b.layers.forEach((l, li) => {
+    const p = place[li];
+    if (l.output === 'scores' && scoreShift(l, b.numeric) > w.SUM_W - 2) {
+      throw new HwgenError(`load: layer '${l.name}' shifts its scores by ${scoreShift(l, b.numeric)} bits; this build rounds at most ${w.SUM_W - 2}`);
+    }
+    const fields: Record<(typeof XNOR_LAYER_FIELDS)[number], number> = {
+      cols: l.cols, rows: l.rows, folds: p.folds, groups: p.groups, wBase: p.wBase, pBase: p.pBase,
+      flags: layerFlags(l, b), lastLanes: p.lastLanes,
+    };
+    cmds.push(...write(MEM.LAYER, ALL_PES, li * LAYER_STRIDE, XNOR_LAYER_FIELDS.map((f) => [fields[f] >>> 0])));
+  });
+  for (let pe = 0; pe < c.pe; pe++) {
+    const weights: number[][] = [];
+    const params: number[][] = [];
+    const alphas: number[][] = [];
+    b.layers.forEach((l, li) => {
+      const p = place[li];
+      const rb = rowBytes(l.cols);
+      for (let g = 0; g < p.groups; g++) {
+        const i = g * c.pe + pe;
+        const row = i < l.rows ? l.weights.subarray(i * rb, (i + 1) * rb) : new Uint8Array(rb);
+        for (let k = 0; k < p.wordsPerRow; k++) weights.push(bitsToWords(row, k * c.simd, c.simd, l.cols, w.ITEM_WORDS));
+        if (l.output === 'threshold') {
+          // {flip, T}: T in TH_W bits two's complement, the flip bit above it
+          const t = i < l.rows ? BigInt(l.threshold[i]) : 0n;
+          const flip = i < l.rows ? BigInt(l.flip[i]) : 0n;
+          params.push(toWords(BigInt.asUintN(w.TH_W, t) | (flip << BigInt(w.TH_W)), w.PARAM_WORDS * 32, w.PARAM_WORDS));
+          alphas.push([0]);
+        } else {
+          params.push(toWords(BigInt(i < l.rows ? l.bias[i] : 0), w.PARAM_WORDS * 32, w.PARAM_WORDS));
+          alphas.push([(i < l.rows ? l.alpha[i] : 0) >>> 0]);
+        }
+      }
+    });
+    cmds.push(...write(MEM.XWEIGHT, pe, 0, weights));
+    cmds.push(...write(MEM.XPARAM, pe, 0, params));
+    cmds.push(...write(MEM.XALPHA, pe, 0, alphas));
+  }
+  return cmds;
+}
+
+/** Writes an input vector: fixed-point values (BWN first layer) to MEM.ACT, or 0/1 bits packed to MEM.XBITS. */
+export function xnorInputCommands(b: BinaryBundle, x: Int32Array, c: XnorConfig): Command[] {
+  if (b.layers[0].input === 'fixed') return write(MEM.ACT, 0, 0, Array.from(x, (v) => [v >>> 0]), true, c.bwnLanes);
+  const w = xnorWidths(c);
+  const packed = Uint8Array.from({ length: rowBytes(x.length) }, () => 0);
+  x.forEach((v, k) => {
+    if (v & 1) packed[k >> 3] |= 1 << (k & 7);
+  });
+  const items: number[][] = [];
+  for (let at = 0; at < x.length; at += c.simd) items.push(bitsToWords(packed, at, c.simd, x.length, w.ITEM_WORDS));
+  return write(MEM.XBITS, 0, 0, items);
+}
+
+export function xnorRunCommand(layers: number): Command {
+  return { op: OP.RUN, respWords: 1, words: [header(OP.RUN, 0, layers)] };
+}
+
+/** Reads the last layer's output: its scores (MEM.ACT, walking PEs) or its bits (MEM.XBITS, S-bit words). */
+export function xnorReadCommands(b: BinaryBundle, c: XnorConfig): Command[] {
+  const last = b.layers[b.layers.length - 1];
+  const n = last.rows;
+  const cmds: Command[] = [];
+  if (last.output === 'scores') {
+    for (let at = 0; at < n; at += MAX_BURST) {
+      const count = Math.min(MAX_BURST, n - at);
+      cmds.push({ op: OP.READ, respWords: count, words: [header(OP.READ, MEM.ACT, count), addressWord(at % c.pe, Math.floor(at / c.pe))] });
+    }
+    return cmds;
+  }
+  const iw = xnorWidths(c).ITEM_WORDS;
+  const items = Math.ceil(n / c.simd);
+  const per = Math.floor(MAX_BURST / iw);
+  for (let at = 0; at < items; at += per) {
+    const count = Math.min(per, items - at);
+    cmds.push({ op: OP.READ, respWords: count * iw, words: [header(OP.READ, MEM.XBITS, count), addressWord(0, at)] });
+  }
+  return cmds;
+}
+
+/** The output vector from the read responses (concatenated): scores as signed integers, or bits 0/1. */
+export function xnorDecodeOutput(b: BinaryBundle, c: XnorConfig, words: Uint32Array): Int32Array {
+  const last = b.layers[b.layers.length - 1];
+  if (last.output === 'scores') return Int32Array.from(words.subarray(0, last.rows), (v) => v | 0);
+  const iw = xnorWidths(c).ITEM_WORDS;
+  return Int32Array.from({ length: last.rows }, (_, i) => {
+    const item = Math.floor(i / c.simd);
+    const lane = i % c.simd;
+    return (words[item * iw + (lane >> 5)] >>> (lane & 31)) & 1;
+  });
+}
+
+export function xnorStatsCommand(c: XnorConfig): Command {
+  return { op: OP.STATS, respWords: XNOR_STATS_FIELDS.length + 2 ** xnorWidths(c).L_W, words: [header(OP.STATS, 0, 0)] };
+}

@@ -1,0 +1,222 @@
+import { MEM, OP, STATUS, ALL_PES, XNOR_FLAG_FIXED, XNOR_FLAG_SCORES, XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_STATS_FIELDS, LAYER_STRIDE } from './commands.js';
+import { banner, clog2, renderTemplate, resize, signExtend } from './render.js';
+import { xnorConfigHash, type XnorConfig } from './xnor-config.js';
+
+/** Bits of a signed integer that holds every value in [−m, m]. */
+function signedBitsFor(m: number): number {
+  return Math.ceil(Math.log2(m + 1)) + 1;
+}
+
+/** Pipeline register stages of the popcount / BWN adder trees: one per two adder levels. */
+export function treeLatency(c: XnorConfig): number {
+  return Math.max(1, Math.ceil(Math.log2(c.simd) / 2));
+}
+
+/** Widths of the units' signals, derived once from the config. */
+export function xnorWidths(c: XnorConfig) {
+  const B = Math.max(1, c.bwnLanes);
+  const PC_W = clog2(c.simd + 1);
+  const XACC_W = Math.ceil(Math.log2(c.maxCols + 1)) + 1; // popcount 0..K as a signed value
+  const BACC_W = c.bwnLanes ? signedBitsFor(c.maxCols * 2 ** (c.actBits - 1)) : 0;
+  const ACC_W = Math.max(XACC_W, BACC_W);
+  const TH_W = ACC_W + 1; // thresholds reach max + 1
+  const PARAM_W = Math.max(TH_W + 1, c.accBits);
+  const DOT_W = ACC_W + 1;
+  const PROD_W = c.weightBits + DOT_W;
+  const SUM_W = Math.max(PROD_W, c.accBits) + 2; // + bias, + the rounding half
+  const ACT_WORDS = Math.ceil(c.maxCols / c.simd) > Math.ceil(c.maxRows / c.simd) ? Math.ceil(c.maxCols / c.simd) : Math.ceil(c.maxRows / c.simd);
+  const IN_DEPTH = Math.ceil(c.maxCols / B);
+  const GROUPS = Math.ceil(c.maxRows / c.pe);
+  const FOLDS = Math.ceil(c.maxCols / Math.min(B, c.simd));
+  return {
+    P: c.pe,
+    S: c.simd,
+    B,
+    BWN: c.bwnLanes > 0,
+    ACT_W: c.actBits,
+    A_W: c.weightBits,
+    BIAS_W: c.accBits,
+    PC_W,
+    ACC_W,
+    TH_W,
+    PARAM_W,
+    DOT_W,
+    PROD_W,
+    SUM_W,
+    LANE_W: clog2(c.simd + 1),
+    SUBS: c.simd / B,
+    SUB_W: clog2(c.simd / B),
+    W_AW: clog2(c.weightDepth),
+    P_AW: clog2(c.paramDepth),
+    G_W: Math.max(clog2(GROUPS + 1), clog2(c.simd / c.pe) + 1),
+    F_W: clog2(FOLDS + 1),
+    K_W: clog2(c.maxCols + 1),
+    M_W: clog2(c.maxRows + 1),
+    BUF_AW: clog2(ACT_WORDS),
+    IN_AW: clog2(IN_DEPTH),
+    SC_AW: clog2(GROUPS),
+    L_W: clog2(c.maxLayers),
+    SLOT_W: clog2(c.simd / c.pe),
+    SLOTS: c.simd / c.pe,
+    PE_W: clog2(c.pe),
+    BANK_W: clog2(B),
+    ITEM_WORDS: Math.ceil(c.simd / 32),
+    PARAM_WORDS: Math.ceil(Math.max(TH_W + 1, c.accBits) / 32),
+    LAT: treeLatency(c),
+  };
+}
+
+const hex = (n: number) => n.toString(16).padStart(2, '0');
+
+/**
+ * An adder tree over `n` inputs named `in_k`, each `w` bits, as levels of nodes for the template; `stages`
+ * register stages spread over the levels (extra ones delay the result). Signed trees sign-extend.
+ */
+function adderTree(n: number, w: number, signed: boolean, stages: number) {
+  const depth = Math.ceil(Math.log2(n));
+  const regAfter = new Set<number>();
+  for (let j = 1; j <= Math.min(stages, depth); j++) regAfter.add(Math.ceil((j * depth) / Math.min(stages, depth)));
+  const ext = (e: string, from: number) => (signed ? signExtend(e, from, from + 1) : `{1'b0, ${e}}`);
+  const nodes: { decl: string; name: string; width: number; expr: string; reg: boolean }[] = [];
+  let names = Array.from({ length: n }, (_, k) => `in_${k}`);
+  let width = w;
+  for (let l = 1; l <= depth; l++) {
+    const next: string[] = [];
+    const reg = regAfter.has(l);
+    for (let i = 0; i < names.length; i += 2) {
+      const name = `t${l}_${i >> 1}`;
+      const expr = i + 1 < names.length ? `${ext(names[i], width)} + ${ext(names[i + 1], width)}` : ext(names[i], width);
+      nodes.push({ decl: reg ? 'reg ' : 'wire', name, width: width + 1, expr, reg });
+      next.push(name);
+    }
+    names = next;
+    width++;
+  }
+  // Extra stages (a tree shallower than the pipeline) delay the sum.
+  for (let j = regAfter.size; j < stages; j++) {
+    const name = `d${j}`;
+    nodes.push({ decl: 'reg ', name, width, expr: names[0], reg: true });
+    names = [name];
+  }
+  return { nodes, root: names[0], rootWidth: width };
+}
+
+/** Bit offset of a group's P output bits inside its S-bit word: (g mod S/P) · P, P a power of two. */
+function slotOffset(slots: number, pe: number) {
+  const log2P = Math.log2(pe);
+  const slotW = Math.log2(slots);
+  const width = Math.max(1, slotW + log2P);
+  if (slots === 1) return { OFF_W: width, slotOffsetExpr: `${width}'d0` };
+  const g = `c_g[${slotW - 1}:0]`;
+  return { OFF_W: width, slotOffsetExpr: log2P === 0 ? g : `{${g}, ${log2P}'d0}` };
+}
+
+/** `reg <= {reg[n-2:0], input}` for a shift register of n stages of `width` bits. */
+function shiftIn(reg: string, input: string, width: number, n: number): string {
+  return n > 1 ? `{${reg}[${(n - 1) * width - 1}:0], ${input}}` : input;
+}
+
+function context(c: XnorConfig) {
+  const w = xnorWidths(c);
+  const field = (f: (typeof XNOR_LAYER_FIELDS)[number]) => XNOR_LAYER_FIELDS.indexOf(f);
+  const STRIDE_BITS = Math.log2(LAYER_STRIDE);
+  const DESC_AW = w.L_W + STRIDE_BITS;
+  const LD_DW = 32 * Math.max(w.ITEM_WORDS, w.PARAM_WORDS);
+  const pop = adderTree(c.simd, 1, false, w.LAT);
+  const bwn = adderTree(w.B, c.actBits + 1, true, w.LAT);
+  return {
+    ...w,
+    banner: banner(xnorConfigHash(c)),
+    ...Object.fromEntries(Object.entries(OP).map(([k, v]) => [`OP_${k}`, hex(v)])),
+    ...Object.fromEntries(Object.entries(MEM).map(([k, v]) => [`MEM_${k}`, hex(v)])),
+    ...Object.fromEntries(Object.entries(STATUS).map(([k, v]) => [`ST_${k}`, hex(v)])),
+    ALL_PES: hex(ALL_PES),
+    NSTATS: XNOR_STATS_FIELDS.length + 2 ** w.L_W,
+    MAX_LAYERS: 2 ** w.L_W,
+    DESC_AW,
+    DESC_DEPTH: 2 ** DESC_AW,
+    STRIDE_BITS,
+    F_COLS: field('cols'),
+    F_FOLDS: field('folds'),
+    F_GROUPS: field('groups'),
+    F_WBASE: field('wBase'),
+    F_PBASE: field('pBase'),
+    F_FLAGS: field('flags'),
+    F_LAST: field('lastLanes'),
+    FLAG_FIXED_BIT: Math.log2(XNOR_FLAG_FIXED),
+    FLAG_SCORES_BIT: Math.log2(XNOR_FLAG_SCORES),
+    FLAG_SHIFT: XNOR_FLAG_SHIFT,
+    LD_DW,
+    LD_AW: Math.max(w.W_AW, w.P_AW, w.BUF_AW, w.IN_AW, DESC_AW),
+    W_DEPTH: 2 ** w.W_AW,
+    P_DEPTH: 2 ** w.P_AW,
+    BUF_DEPTH: 2 ** (w.BUF_AW + 1),
+    IN_DEPTH: 2 ** w.IN_AW,
+    SC_DEPTH: 2 ** w.SC_AW,
+    // expressions
+    allOnesS: `{${c.simd}{1'b1}}`,
+    allOnesB: `{${w.B}{1'b1}}`,
+    allOnesP: `{${c.pe}{1'b1}}`,
+    ...slotOffset(w.SLOTS, c.pe),
+    accToTh: signExtend('acc', w.ACC_W, w.TH_W),
+    accToDot: signExtend('acc', w.ACC_W, w.DOT_W),
+    pcToAcc: `{${w.ACC_W - w.PC_W}'d0, pc}`,
+    bsumToAcc: w.BWN ? signExtend('bsum', bwn.rootWidth, w.ACC_W) : '',
+    prodToSum: signExtend('prod', w.PROD_W, w.SUM_W),
+    biasToSum: signExtend('bias_d', c.accBits, w.SUM_W),
+    actMax: `${w.SUM_W}'sd${2 ** (c.actBits - 1) - 1}`,
+    actMin: `-${w.SUM_W}'sd${2 ** (c.actBits - 1)}`,
+    colsToDot: resize('cols', w.K_W, w.DOT_W),
+    termZero: `${c.actBits + 1}'d0`,
+    sumZero: `${w.SUM_W}'sd0`,
+    sumOne: `${w.SUM_W}'sd1`,
+    actMaxQ: `${c.actBits}'d${2 ** (c.actBits - 1) - 1}`,
+    actMinQ: `${c.actBits}'d${2 ** (c.actBits - 1)}`,
+    bufToItem: resize('buf_q', c.simd, LD_DW),
+    firstWord: c.simd >= 32 ? 'buf_q[31:0]' : resize('buf_q', c.simd, 32),
+    fullLanes: w.BWN ? `(fixed_in ? ${w.LANE_W}'d${w.B} : ${w.LANE_W}'d${c.simd})` : `${w.LANE_W}'d${c.simd}`,
+    subLast: `${w.SUB_W}'d${w.SUBS - 1}`,
+    latZero: `${w.LAT}'d0`,
+    shV: shiftIn('sh_v', 'r_valid', 1, w.LAT),
+    shF: shiftIn('sh_f', 'r_first', 1, w.LAT),
+    shL: shiftIn('sh_l', 'r_last', 1, w.LAT),
+    shG: shiftIn('sh_g', 'r_g', w.G_W, w.LAT),
+    aGToP: resize('a_g', w.G_W, w.P_AW),
+    eGToSc: resize('e_g', w.G_W, w.SC_AW),
+    bbufRunAddr: `{src_sel, ${resize('f', w.F_W, w.BUF_AW)}}`,
+    fToIn: resize('f', w.F_W, w.IN_AW),
+    bitsToS: resize('bits_c', c.pe, c.simd),
+    onesPToS: resize(`{${c.pe}{1'b1}}`, c.pe, c.simd),
+    slotLastExpr: w.SLOTS > 1 ? `(c_g[${w.SLOT_W - 1}:0] == ${w.SLOT_W}'d${w.SLOTS - 1})` : `1'b1`,
+    wordOfG:
+      w.SLOTS === 1
+        ? resize('c_g', w.G_W, w.BUF_AW)
+        : w.G_W - w.SLOT_W >= w.BUF_AW
+          ? `c_g[${w.SLOT_W + w.BUF_AW - 1}:${w.SLOT_W}]`
+          : resize(`c_g[${w.G_W - 1}:${w.SLOT_W}]`, w.G_W - w.SLOT_W, w.BUF_AW),
+    statOffset: `${w.L_W}'d${(XNOR_STATS_FIELDS.length - 1) % 2 ** w.L_W}`,
+    readSignExtend: signExtend('host_score', c.actBits, 32),
+    popNodes: pop.nodes,
+    popRoot: pop.root,
+    popRootW: pop.rootWidth,
+    popInputs: Array.from({ length: c.simd }, (_, k) => ({ k })),
+    bwnNodes: bwn.nodes,
+    bwnRoot: bwn.root,
+    bwnRootW: bwn.rootWidth,
+    bwnInputs: Array.from({ length: w.B }, (_, k) => ({ k, w: c.actBits + 1 })),
+    BSUM_W: bwn.rootWidth,
+    pcFromRoot: pop.rootWidth === w.PC_W ? pop.root : `${pop.root}[${w.PC_W - 1}:0]`,
+  };
+}
+
+/** Every Verilog file of the XNOR units, by file name, in a fixed order. */
+export function renderXnor(c: XnorConfig): Map<string, string> {
+  const ctx = context(c);
+  const files = new Map<string, string>([
+    ['xnor_top.v', renderTemplate('xnor/xnor_top.v.hbs', ctx)],
+    ['xnor_pe.v', renderTemplate('xnor/xnor_pe.v.hbs', ctx)],
+    ['xnor_popcount.v', renderTemplate('xnor/xnor_popcount.v.hbs', ctx)],
+  ]);
+  if (c.bwnLanes > 0) files.set('xnor_bwn_sum.v', renderTemplate('xnor/xnor_bwn_sum.v.hbs', ctx));
+  return files;
+}

@@ -1,0 +1,180 @@
+import type { BinaryBundle, ConvShape, NumericFormat, XnorLayer } from '../model/types.js';
+
+/**
+ * What the XNOR units compute, bit for bit (docs/xnor.md). Activations travel as Int32Array: 0/1 per element
+ * between binary layers (bit 1 stands for +1, bit 0 for −1), fixed-point integers into a BWN layer and out of
+ * a scores layer. Per output i of a layer over K inputs:
+ *   binary input:  acc = popcount(XNOR(w_i, x))            (0..K; padding lanes never count)
+ *   fixed input:   acc = Σ_k (w_ik ? x_k : −x_k)            (exact; the hardware accumulator never overflows)
+ *   threshold out: bit = (acc >= T_i) XOR flip_i
+ *   scores out:    dot = binary ? 2·acc − K : acc
+ *                  y   = saturate(roundShift(A_i · dot + B_i, shift), actBits)   (exact, round half up)
+ *                  shift = alphaFrac + (fixed input ? actFrac : 0) − actFrac
+ * A convolution runs the same per output position over its window (channel fastest, stride 1); 'same' pads
+ * with +1 (bit 1) for binary input and 0 for fixed input; a pool window p ORs p×p output bits (max-pool).
+ */
+
+/** Bytes of one packed row of `cols` bits. */
+export function rowBytes(cols: number): number {
+  return Math.ceil(cols / 8);
+}
+
+/** Bit k of a packed array (LSB-first within a byte). */
+export function getBit(bytes: Uint8Array, k: number): number {
+  return (bytes[k >> 3] >> (k & 7)) & 1;
+}
+
+/** Packs 0/1 values LSB-first; trailing bits of the last byte are 0. */
+export function packBits(bits: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(rowBytes(bits.length));
+  for (let k = 0; k < bits.length; k++) if (bits[k]) out[k >> 3] |= 1 << (k & 7);
+  return out;
+}
+
+/** The weight bits of row i as 0/1 values. */
+export function weightRow(layer: XnorLayer, i: number): Uint8Array {
+  const rb = rowBytes(layer.cols);
+  const bytes = layer.weights.subarray(i * rb, (i + 1) * rb);
+  return Uint8Array.from({ length: layer.cols }, (_, k) => getBit(bytes, k));
+}
+
+/** Right shift with round half up: floor((x + 2^(s−1)) / 2^s), exact on BigInt. */
+function roundShiftBig(x: bigint, s: number): bigint {
+  if (s === 0) return x;
+  return (x + (1n << BigInt(s - 1))) >> BigInt(s);
+}
+
+/** Output size of a convolution along one axis, and the padding before the first input. */
+export function convGeometry(c: ConvShape): { outH: number; outW: number; padTop: number; padLeft: number } {
+  if (c.padding === 'same') {
+    return { outH: c.inHeight, outW: c.inWidth, padTop: (c.kernel - 1) >> 1, padLeft: (c.kernel - 1) >> 1 };
+  }
+  return { outH: c.inHeight - c.kernel + 1, outW: c.inWidth - c.kernel + 1, padTop: 0, padLeft: 0 };
+}
+
+/** Inputs the layer takes (a flattened feature map for a convolution). */
+export function layerInputs(l: XnorLayer): number {
+  return l.conv ? l.conv.inHeight * l.conv.inWidth * l.conv.inChannels : l.cols;
+}
+
+/** Outputs the layer gives (after pooling, for a convolution). */
+export function layerOutputs(l: XnorLayer): number {
+  if (!l.conv) return l.rows;
+  const { outH, outW } = convGeometry(l.conv);
+  return Math.floor(outH / l.pool) * Math.floor(outW / l.pool) * l.rows;
+}
+
+/** The value a 'same' convolution reads outside the feature map. */
+export function padValue(l: XnorLayer): number {
+  return l.input === 'binary' ? 1 : 0;
+}
+
+/** The K inputs of every output position (one vector for a fully-connected layer), the im2col of a conv. */
+export function windows(l: XnorLayer, x: Int32Array): Int32Array[] {
+  if (!l.conv) return [x];
+  const c = l.conv;
+  const { outH, outW, padTop, padLeft } = convGeometry(c);
+  const out: Int32Array[] = [];
+  const pad = padValue(l);
+  for (let oy = 0; oy < outH; oy++) {
+    for (let ox = 0; ox < outW; ox++) {
+      const v = new Int32Array(l.cols);
+      let k = 0;
+      for (let ky = 0; ky < c.kernel; ky++) {
+        for (let kx = 0; kx < c.kernel; kx++) {
+          const y = oy + ky - padTop;
+          const xx = ox + kx - padLeft;
+          const inside = y >= 0 && y < c.inHeight && xx >= 0 && xx < c.inWidth;
+          for (let ch = 0; ch < c.inChannels; ch++) v[k++] = inside ? x[(y * c.inWidth + xx) * c.inChannels + ch] : pad;
+        }
+      }
+      out.push(v);
+    }
+  }
+  return out;
+}
+
+/** The accumulator of every output for one input vector of K values. */
+export function accumulate(l: XnorLayer, x: Int32Array): number[] {
+  const acc: number[] = [];
+  const rb = rowBytes(l.cols);
+  for (let i = 0; i < l.rows; i++) {
+    const row = l.weights.subarray(i * rb, (i + 1) * rb);
+    let a = 0;
+    for (let k = 0; k < l.cols; k++) {
+      const w = getBit(row, k);
+      if (l.input === 'binary') a += w === (x[k] & 1) ? 1 : 0;
+      else a += w ? x[k] : -x[k];
+    }
+    acc.push(a);
+  }
+  return acc;
+}
+
+/** A scores layer's output from its accumulator. */
+export function score(l: XnorLayer, numeric: NumericFormat, i: number, acc: number): number {
+  const dot = l.input === 'binary' ? 2 * acc - l.cols : acc;
+  const shift = scoreShift(l, numeric);
+  const y = roundShiftBig(BigInt(l.alpha[i]) * BigInt(dot) + BigInt(l.bias[i]), shift);
+  const lim = 2n ** BigInt(numeric.actBits - 1);
+  return Number(y >= lim ? lim - 1n : y < -lim ? -lim : y);
+}
+
+/** Right shift that brings A·dot + B (alphaFrac + input fraction) to the activation format. */
+export function scoreShift(l: XnorLayer, numeric: NumericFormat): number {
+  return l.alphaFrac + (l.input === 'fixed' ? numeric.actFrac : 0) - numeric.actFrac;
+}
+
+/** The threshold output bit from an accumulator. */
+export function thresholdBit(l: XnorLayer, i: number, acc: number): number {
+  return Number(acc >= l.threshold[i]) ^ l.flip[i];
+}
+
+/** One layer, exactly as the hardware computes it. */
+export function xnorLayerForward(l: XnorLayer, numeric: NumericFormat, x: Int32Array): Int32Array {
+  if (x.length !== layerInputs(l)) throw new RangeError(`layer '${l.name}' takes ${layerInputs(l)} inputs, got ${x.length}`);
+  const ws = windows(l, x);
+  const full = new Int32Array(ws.length * l.rows);
+  ws.forEach((v, pos) => {
+    accumulate(l, v).forEach((a, i) => {
+      full[pos * l.rows + i] = l.output === 'scores' ? score(l, numeric, i, a) : thresholdBit(l, i, a);
+    });
+  });
+  return l.conv && l.pool > 1 ? maxPool(full, l) : full;
+}
+
+/** Binary max-pool: the OR of each p×p window of bits (stride p; a remainder row or column is dropped). */
+export function maxPool(bits: Int32Array, l: XnorLayer): Int32Array {
+  const { outH, outW } = convGeometry(l.conv!);
+  const p = l.pool;
+  const ph = Math.floor(outH / p);
+  const pw = Math.floor(outW / p);
+  const out = new Int32Array(ph * pw * l.rows);
+  for (let y = 0; y < ph; y++) {
+    for (let x = 0; x < pw; x++) {
+      for (let m = 0; m < l.rows; m++) {
+        let b = 0;
+        for (let dy = 0; dy < p; dy++) for (let dx = 0; dx < p; dx++) b |= bits[((y * p + dy) * outW + x * p + dx) * l.rows + m];
+        out[(y * pw + x) * l.rows + m] = b;
+      }
+    }
+  }
+  return out;
+}
+
+/** Runs every layer in turn; returns each layer's output (the last is the network's). */
+export function binaryForward(bundle: BinaryBundle, input: Int32Array): Int32Array[] {
+  const outs: Int32Array[] = [];
+  let x = input;
+  for (const l of bundle.layers) {
+    x = xnorLayerForward(l, bundle.numeric, x);
+    outs.push(x);
+  }
+  return outs;
+}
+
+/** Range of a BWN accumulator over K inputs of actBits (±x reaches 2^(actBits−1) for x = −2^(actBits−1)). */
+export function bwnAccRange(cols: number, actBits: number): { min: number; max: number } {
+  const m = cols * 2 ** (actBits - 1);
+  return { min: -m, max: m };
+}
