@@ -151,6 +151,42 @@ describe('hwgen sim', () => {
   });
 });
 
+describe('binary (XNOR) bundles through the CLI', () => {
+  it('compress --binary with batch-norm from .npz, inspect, export and sim agree with the golden model', () => {
+    const make = `
+import numpy as np, sys
+r = np.random.default_rng(8)
+arrays = {}
+for name, (m, k) in [('fc1', (24, 40)), ('fc2', (16, 24)), ('fc3', (5, 16))]:
+    arrays[name + '.weight'] = r.normal(size=(m, k)).astype(np.float32)
+    arrays[name + '.bias'] = r.normal(size=m).astype(np.float32) * 0.1
+    if name != 'fc3':
+        arrays[name + '.bn.gamma'] = r.normal(size=m).astype(np.float32)
+        arrays[name + '.bn.beta'] = r.normal(size=m).astype(np.float32)
+        arrays[name + '.bn.mean'] = r.normal(size=m).astype(np.float32)
+        arrays[name + '.bn.var'] = r.uniform(0.5, 2, size=m).astype(np.float32)
+np.savez(sys.argv[1], **arrays)
+np.save(sys.argv[2], r.normal(size=(4, 40)).astype(np.float32))`;
+    runPython(make, [join(dir, 'bin.npz'), join(dir, 'bx.npy')]);
+    const c = hwgen('compress', 'bin.npz', '-o', 'bin.hwb', '--binary');
+    expect(c.err).toBe('');
+    expect(c.code).toBe(0);
+    expect(hwgen('inspect', 'bin.hwb').code).toBe(0);
+    const e = hwgen('export', 'bin.hwb', '-o', 'bin-dec.npz');
+    expect(e.code).toBe(0);
+    const names = JSON.parse(runPython(`import numpy as np, sys, json\nd = np.load(sys.argv[1]); print(json.dumps(sorted(d.files)))`, [join(dir, 'bin-dec.npz')]));
+    expect(names).toEqual(['fc1.flip', 'fc1.threshold', 'fc1.weight', 'fc2.flip', 'fc2.threshold', 'fc2.weight', 'fc3.alpha', 'fc3.bias', 'fc3.weight']);
+    const s = hwgen('sim', 'bin.hwb', '--input', 'bx.npy', '-o', 'by.npy', '--json');
+    expect(s.err).toBe('');
+    expect(s.code).toBe(0);
+    const report = JSON.parse(s.out);
+    expect(report.engine).toBe('XNOR');
+    expect(report.golden.match).toBe(true);
+    expect(report.inferences).toBe(4);
+    expect(hwgen('sim', 'bin.hwb', '--input', 'bx.npy', '--pes', '4').err).toMatch(/--pes applies to EIE bundles/);
+  });
+});
+
 describe('bad input gets a clear error, a non-zero exit and no output', () => {
   const cases: [string, () => string[], RegExp][] = [
     ['NaN weight', () => (runPython(`import numpy as np,sys\nw=np.ones((4,5),np.float32); w[2,3]=np.nan; np.save(sys.argv[1], w)`, [join(dir, 'nan.npy')]), ['compress', 'nan.npy', '-o', 'o.hwb']), /nan\.npy: layer 'nan' weight: NaN at \[2, 3\]; weights must be finite/],

@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { writeFileAtomic } from '../atomic.js';
-import { readBundle } from '../model/bundle.js';
+import { readAnyBundle } from '../model/bundle.js';
 import { encodeNpz } from '../model/npz.js';
 import { exportArrays } from '../model/export.js';
 
@@ -11,14 +11,14 @@ interface Args {
 
 export const exportCommand: CommandModule<object, Args> = {
   command: 'export <bundle>',
-  describe: 'Write the decoded dense matrices (float32: shared weights where kept, zeros elsewhere) and biases as .npz',
+  describe: 'Write a bundle back as .npz: the decoded dense float32 matrices and biases (binary bundles: ±1 weights with thresholds or α; docs/xnor.md)',
   builder: (y: Argv) =>
     y
       .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle to decode (.hwb)' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the .npz to write (NAME.weight, NAME.bias)' }) as unknown as Argv<Args>,
   handler: (argv: ArgumentsCamelCase<Args>) => {
-    const bundle = readBundle(argv.bundle);
-    writeFileAtomic(argv.output, encodeNpz(exportArrays(bundle)));
+    const bundle = readAnyBundle(argv.bundle);
+    writeFileAtomic(argv.output, encodeNpz(exportArrays(bundle)), 'export');
     process.stdout.write(`wrote ${argv.output} (${bundle.layers.length} layer(s))\n`);
   },
 };
