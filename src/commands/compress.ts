@@ -29,6 +29,8 @@ interface Args {
   binary: boolean;
   firstLayer: 'bwn' | 'binary';
   lastLayer: 'scores' | 'threshold';
+  inputShape?: string;
+  convPadding: 'valid' | 'same';
 }
 
 export const compressCommand: CommandModule<object, Args> = {
@@ -67,7 +69,9 @@ export const compressCommand: CommandModule<object, Args> = {
         describe: 'XNOR-Net form for the XNOR units (every layer: sign weights, α per output, batch-norm + sign folded into thresholds); docs/xnor.md',
       })
       .option('first-layer', { choices: ['bwn', 'binary'] as const, default: 'bwn' as const, describe: "with --binary: the first layer's input: fixed-point (BWN) or bits" })
-      .option('last-layer', { choices: ['scores', 'threshold'] as const, default: 'scores' as const, describe: "with --binary: the last layer's output: fixed-point scores (α kept) or bits" }) as unknown as Argv<Args>,
+      .option('last-layer', { choices: ['scores', 'threshold'] as const, default: 'scores' as const, describe: "with --binary: the last layer's output: fixed-point scores (α kept) or bits" })
+      .option('input-shape', { type: 'string', describe: 'with --binary: C,H,W of the input feature map, needed when the first layer is a convolution' })
+      .option('conv-padding', { choices: ['same', 'valid'] as const, default: 'same' as const, describe: 'with --binary: padding of .npz convolutions (ONNX Conv nodes say it themselves)' }) as unknown as Argv<Args>,
   handler: (argv: ArgumentsCamelCase<Args>) => {
     if (argv.binary) return compressBinary(argv);
     const opts = compressOptions(argv);
@@ -119,7 +123,7 @@ function compressBinary(argv: Args): void {
   }
   const numeric = { actBits: argv.actBits, actFrac: argv.actFrac, weightBits: argv.weightBits, accBits: argv.accBits };
   checkNumeric(numeric, 'options');
-  const model = loadWeights(argv.weights, 'none', { binary: true });
+  const model = loadWeights(argv.weights, 'none', { binary: true, inputShape: parseShape(argv.inputShape), convPadding: argv.convPadding });
   const bundle = binarizeModel(model, {
     numeric,
     firstInput: argv.firstLayer === 'bwn' ? 'fixed' : 'binary',
@@ -130,4 +134,14 @@ function compressBinary(argv: Args): void {
   const report = binaryReport(bundle);
   if (argv.json) process.stdout.write(JSON.stringify({ output: argv.output, ...report }, null, 2) + '\n');
   else process.stdout.write(`${formatBinaryReport(report)}\nwrote ${argv.output}\n`);
+}
+
+/** "C,H,W" as three positive integers. */
+function parseShape(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const dims = text.split(',').map((d) => Number(d.trim()));
+  if (dims.length !== 3 || !dims.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new HwgenError(`--input-shape ${text}: give three positive integers C,H,W (channels, height, width), e.g. 1,28,28`, 2);
+  }
+  return dims;
 }

@@ -11,7 +11,7 @@ import { readAnyBundle } from '../model/bundle.js';
 import { checkRange } from '../model/limits.js';
 import { toFloat64, type NdArray } from '../model/ndarray.js';
 import { encodeNpy, parseNpy } from '../model/npy.js';
-import { isBinaryBundle, type BinaryBundle, type Bundle, type NumericFormat } from '../model/types.js';
+import { isBinaryBundle, type BinaryBundle, type Bundle, type ConvShape, type NumericFormat } from '../model/types.js';
 import { simulateEie } from '../../sim/eie-sim.js';
 import { simulateXnor } from '../../sim/xnor-sim.js';
 
@@ -97,7 +97,7 @@ function simBinary(bundle: BinaryBundle, argv: Args): Outcome {
   const config = argv.config ? validateXnorConfig(readJson(argv.config), argv.config) : xnorConfigForBundle(bundle);
   checkXnorFits(bundle, config, argv.config ?? 'derived config');
   const first = bundle.layers[0];
-  const xs = readInputs(argv.input, layerInputs(first)).map((v) =>
+  const xs = readInputs(argv.input, layerInputs(first), first.conv).map((v) =>
     first.input === 'fixed' ? quantizeInput(v, bundle.numeric) : Int32Array.from(v, (x) => (x >= 0 ? 1 : 0)),
   );
   const res = simulateXnor(bundle, xs, { config, trace: argv.trace });
@@ -116,18 +116,33 @@ function readJson(path: string): unknown {
   }
 }
 
-/** Input rows as real values from a .npy vector or batch. */
-function readInputs(path: string, cols: number): Float64Array[] {
+/**
+ * Input rows as real values from a .npy vector or batch. For a convolution first, images come as frameworks
+ * keep them, [C, H, W] or [n, C, H, W] (or rows of C·H·W in that order), and are reordered channel-fastest.
+ */
+function readInputs(path: string, cols: number, conv?: ConvShape): Float64Array[] {
   const a = parseNpy(readFileChecked(path, 'input'), path);
-  const rows = a.shape.length === 1 ? 1 : a.shape[0];
-  if (a.shape.length < 1 || a.shape.length > 2 || a.shape[a.shape.length - 1] !== cols) {
-    throw new HwgenError(`${path}: inputs have shape (${a.shape.join(', ')}); the first layer takes (${cols}) or (n, ${cols})`);
+  const image = conv ? [conv.inChannels, conv.inHeight, conv.inWidth] : undefined;
+  const isImages = image && (a.shape.length === 3 || a.shape.length === 4) && a.shape.slice(-3).join() === image.join();
+  const rows = a.shape.length === 1 || (isImages && a.shape.length === 3) ? 1 : a.shape[0];
+  if (!isImages && (a.shape.length < 1 || a.shape.length > 2 || a.shape[a.shape.length - 1] !== cols)) {
+    const images = image ? `, (${image.join(', ')}) or (n, ${image.join(', ')})` : '';
+    throw new HwgenError(`${path}: inputs have shape (${a.shape.join(', ')}); the first layer takes (${cols}) or (n, ${cols})${images}`);
   }
   if (a.dtype === 'b1') throw new HwgenError(`${path}: inputs are bool; give real values (float or int)`);
   const v = toFloat64(a);
   const bad = v.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) throw new HwgenError(`${path}: input value ${v[bad]} at flat index ${bad}; inputs must be finite`);
-  return Array.from({ length: rows }, (_, r) => v.subarray(r * cols, (r + 1) * cols));
+  const flat = Array.from({ length: rows }, (_, r) => v.subarray(r * cols, (r + 1) * cols));
+  return conv ? flat.map((x) => channelFastest(x, conv)) : flat;
+}
+
+/** A [C, H, W] image, flattened, to the hardware's (y, x, c) order. */
+function channelFastest(x: Float64Array, c: ConvShape): Float64Array {
+  const out = new Float64Array(x.length);
+  const [C, H, W] = [c.inChannels, c.inHeight, c.inWidth];
+  for (let ch = 0; ch < C; ch++) for (let y = 0; y < H; y++) for (let xx = 0; xx < W; xx++) out[(y * W + xx) * C + ch] = x[(ch * H + y) * W + xx];
+  return out;
 }
 
 function outputArray(o: Outcome, raw: boolean, numeric: NumericFormat): NdArray {

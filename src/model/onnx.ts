@@ -29,11 +29,15 @@ export interface OnnxGraph {
 
 export interface FcLayer {
   name: string;
-  /** [out, in], float32 or float64 as stored. */
+  /** [out, in], or [out, in, k, k] for a convolution; float32 or float64 as stored. */
   weight: NdArray;
   /** [out], same dtype as the weight. */
   bias?: NdArray;
   relu: boolean;
+  /** Set for a Conv node (stride 1, square kernel, one group). */
+  conv?: { kernel: number; padding: 'valid' | 'same' };
+  /** Window (= stride) of a MaxPool after the layer. */
+  pool?: number;
 }
 
 /** Long (from protobufjs) or number; toString gives the exact decimal value. */
@@ -204,7 +208,7 @@ function fromTyped(v: (number | Int64)[], dtype: DType): NdArray['data'] {
 }
 
 const SHAPE_ONLY = new Set(['Flatten', 'Reshape', 'Identity']);
-const SUPPORTED_OPS = 'Gemm, MatMul, Add (bias), Relu, and the shape-only Flatten, Reshape, Identity, Constant';
+const SUPPORTED_OPS = 'Gemm, MatMul, Conv (stride 1), MaxPool (window = stride), Add (bias), Relu, and the shape-only Flatten, Reshape, Identity, Constant';
 
 /** Walk state: the tensor carrying the activations, and the last layer while its output may still take a bias. */
 interface Walk {
@@ -225,8 +229,10 @@ export function fcLayersFromOnnx(graph: OnnxGraph, where: string): FcLayer[] {
       if (typeof v === 'object' && !Array.isArray(v) && node.outputs[0]) w.consts.set(node.outputs[0], v);
     } else if (SHAPE_ONLY.has(node.opType)) {
       if (node.outputs[0] !== undefined && node.inputs[0] !== undefined) w.alias.set(node.outputs[0], resolve(w, node.inputs[0]));
-    } else if (node.opType === 'Gemm' || node.opType === 'MatMul') {
+    } else if (node.opType === 'Gemm' || node.opType === 'MatMul' || node.opType === 'Conv') {
       addLayer(w, node, at);
+    } else if (node.opType === 'MaxPool') {
+      addPool(w, node, at);
     } else if (node.opType === 'Add') {
       addBias(w, node, at);
     } else if (node.opType === 'Relu') {
@@ -253,10 +259,66 @@ function addLayer(w: Walk, node: OnnxNode, at: string): void {
   if (w.current !== undefined && x !== w.current) {
     throw new HwgenError(`${at}: its input '${node.inputs[0]}' is not the previous layer's output; hwgen reads a single chain of layers`);
   }
-  const layer = node.opType === 'Gemm' ? gemmLayer(w, node, at) : matMulLayer(w, node, at);
+  const layer = node.opType === 'Gemm' ? gemmLayer(w, node, at) : node.opType === 'Conv' ? convLayer(w, node, at) : matMulLayer(w, node, at);
   w.layers.push(layer);
   w.current = output(node, at);
   w.open = layer;
+}
+
+/** The integer list attribute `key`, or `dflt`. */
+function ints(node: OnnxNode, key: string, dflt: number[], at: string): number[] {
+  const v = node.attrs[key] ?? dflt;
+  if (typeof v === 'number') return [v];
+  if (!Array.isArray(v)) throw new HwgenError(`${at}: attribute ${key} must be a list of integers`);
+  return v;
+}
+
+/** A Conv node: stride 1, square kernel, one group, no dilation; 'valid' or 'same' padding. */
+function convLayer(w: Walk, node: OnnxNode, at: string): FcLayer {
+  const name = node.inputs[1] ?? '';
+  const weight = w.consts.get(resolve(w, name));
+  if (!weight) throw new HwgenError(`${at}: its weight '${name}' is not an initializer; hwgen needs constant weights (export with do_constant_folding=True)`);
+  if (weight.dtype !== 'f4' && weight.dtype !== 'f8') throw new HwgenError(`${at}: weight '${name}' is ${weight.dtype}; hwgen needs float32 or float64 weights`);
+  if (weight.shape.length !== 4 || weight.shape[2] !== weight.shape[3]) {
+    throw new HwgenError(`${at}: weight '${name}' has shape (${weight.shape.join(', ')}); hwgen reads 2-D convolutions with square kernels [out, in, k, k]`);
+  }
+  const k = weight.shape[2];
+  if (ints(node, 'strides', [1, 1], at).some((x) => x !== 1)) throw new HwgenError(`${at}: strides other than 1 are not supported; use a MaxPool to downsample`);
+  if (ints(node, 'dilations', [1, 1], at).some((x) => x !== 1)) throw new HwgenError(`${at}: dilated convolutions are not supported`);
+  if ((node.attrs.group ?? 1) !== 1) throw new HwgenError(`${at}: grouped convolutions are not supported (group = ${node.attrs.group})`);
+  const autoPad = node.attrs.auto_pad ?? 'NOTSET';
+  const pads = ints(node, 'pads', [0, 0, 0, 0], at);
+  const before = (k - 1) >> 1;
+  const after = k - 1 - before;
+  let padding: 'valid' | 'same';
+  if (autoPad === 'VALID' || (autoPad === 'NOTSET' && pads.every((x) => x === 0))) padding = 'valid';
+  else if (autoPad === 'SAME_UPPER' || (autoPad === 'NOTSET' && pads.join() === [before, before, after, after].join())) padding = 'same';
+  else throw new HwgenError(`${at}: padding ${autoPad === 'NOTSET' ? `pads=[${pads}]` : autoPad} is not supported; hwgen pads 'valid' (none) or 'same' ([${before}, ${before}, ${after}, ${after}])`);
+  const layer: FcLayer = { name: node.name || name, weight, relu: false, conv: { kernel: k, padding } };
+  const bName = node.inputs[2];
+  if (bName) {
+    const b = w.consts.get(resolve(w, bName));
+    if (!b) throw new HwgenError(`${at}: its bias '${bName}' is not an initializer; hwgen needs a constant bias`);
+    layer.bias = biasVector(b, weight, `${at} bias '${bName}'`);
+  }
+  return layer;
+}
+
+/** A MaxPool with window = stride after a convolution (binary layers: the OR of the window's bits). */
+function addPool(w: Walk, node: OnnxNode, at: string): void {
+  const last = w.layers[w.layers.length - 1];
+  if (!last?.conv || resolve(w, node.inputs[0] ?? '') !== w.current) {
+    throw new HwgenError(`${at}: a MaxPool must follow a convolution's output; hwgen reads a single chain of layers`);
+  }
+  const k = ints(node, 'kernel_shape', [], at);
+  const strides = ints(node, 'strides', k, at);
+  const pads = ints(node, 'pads', [0, 0, 0, 0], at);
+  if (k.length !== 2 || k[0] !== k[1] || strides.join() !== k.join() || pads.some((x) => x !== 0) || last.pool) {
+    throw new HwgenError(`${at}: hwgen pools square windows with stride = window and no padding, once per layer (kernel [${k}], strides [${strides}], pads [${pads}])`);
+  }
+  last.pool = k[0];
+  w.current = output(node, at);
+  w.open = undefined;
 }
 
 function weightOf(w: Walk, node: OnnxNode, at: string): { name: string; weight: NdArray } {
@@ -307,7 +369,7 @@ function addBias(w: Walk, node: OnnxNode, at: string): void {
   if (!open || other === undefined || !c) {
     throw new HwgenError(`${at}: only an Add of a constant bias right after a Gemm/MatMul is supported; hwgen reads ${SUPPORTED_OPS}`);
   }
-  const bias = biasVector(c, open.weight, `${at} bias '${other}'`);
+  const bias = biasVector(open.conv ? squeezed(c) : c, open.weight, `${at} bias '${other}'`);
   open.bias = open.bias ? summed(open.bias, bias) : bias;
   w.current = output(node, at);
 }
@@ -339,6 +401,12 @@ function biasVector(c: NdArray, weight: NdArray, at: string): NdArray {
 
 function floatLike(a: NdArray, n: number): Float32Array | Float64Array {
   return a.dtype === 'f8' ? new Float64Array(n) : new Float32Array(n);
+}
+
+/** A per-channel constant of a convolution ([out, 1, 1] or [1, out, 1, 1]) as [out]. */
+function squeezed(a: NdArray): NdArray {
+  const dims = a.shape.filter((d) => d !== 1);
+  return { ...a, shape: dims.length ? dims : [1] };
 }
 
 function transposed(a: NdArray): NdArray {

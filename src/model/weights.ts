@@ -22,7 +22,16 @@ export const BN_DEFAULT_EPS = 1e-5;
  * Reads the fully-connected layers of a weights file and checks they form a valid chain. With `binary`, batch-norm
  * after a layer is read too (npz NAME.bn.*, ONNX BatchNormalization) and ONNX Sign activations are accepted.
  */
-export function loadWeights(path: string, relu: ReluRule = 'hidden', opts: { binary?: boolean } = {}): FloatModel {
+export interface LoadOptions {
+  /** Read batch-norm and convolutions (layers for the XNOR units). */
+  binary?: boolean;
+  /** [C, H, W] of the input feature map, needed when the first layer is a convolution. */
+  inputShape?: number[];
+  /** Padding of .npz convolutions (ONNX nodes say it themselves). */
+  convPadding?: 'valid' | 'same';
+}
+
+export function loadWeights(path: string, relu: ReluRule = 'hidden', opts: LoadOptions = {}): FloatModel {
   let buf: Uint8Array;
   try {
     buf = readFileSync(path);
@@ -33,7 +42,7 @@ export function loadWeights(path: string, relu: ReluRule = 'hidden', opts: { bin
   let raw: RawLayer[];
   let reluFromFile = false;
   if (ext === '.npy') raw = [{ name: layerName(basename(path, ext)), weight: parseNpy(buf, path) }];
-  else if (ext === '.npz') raw = layersFromNpz(parseNpz(buf, path), path);
+  else if (ext === '.npz') raw = layersFromNpz(parseNpz(buf, path), path, opts.convPadding ?? 'same');
   else if (ext === '.onnx') {
     const graph = parseOnnxGraph(buf, path);
     const bns = opts.binary ? takeBatchNorms(graph, path) : new Map<number, BatchNorm>();
@@ -50,6 +59,12 @@ export function loadWeights(path: string, relu: ReluRule = 'hidden', opts: { bin
   if (withBn && !opts.binary) {
     throw new HwgenError(`${path}: layer '${withBn.name}' has batch-norm, which only binary layers fold (into thresholds); compress with --binary, or fold it into the weights first`);
   }
+  const conv = layers.find((l) => l.conv);
+  if (conv && !opts.binary) {
+    throw new HwgenError(`${path}: layer '${conv.name}' is a convolution, which only the XNOR units run; compress with --binary`);
+  }
+  if (conv) placeFeatureMaps(layers, opts.inputShape, path);
+  else if (opts.inputShape) checkInputShape(opts.inputShape, layers[0], path);
   checkChain(layers, path);
   return { source: path, layers };
 }
@@ -60,6 +75,8 @@ interface RawLayer {
   bias?: NdArray;
   relu?: boolean;
   bn?: BatchNorm;
+  conv?: { kernel: number; padding: 'valid' | 'same' };
+  pool?: number;
 }
 
 /**
@@ -70,7 +87,7 @@ function takeBatchNorms(graph: OnnxGraph, where: string): Map<number, BatchNorm>
   const out = new Map<number, BatchNorm>();
   let layer = -1;
   graph.nodes = graph.nodes.map((n) => {
-    if (n.opType === 'Gemm' || n.opType === 'MatMul') layer++;
+    if (n.opType === 'Gemm' || n.opType === 'MatMul' || n.opType === 'Conv') layer++;
     if (n.opType === 'Sign') return { ...n, opType: 'Identity', inputs: n.inputs.slice(0, 1) };
     if (n.opType !== 'BatchNormalization') return n;
     const at = `${where}: node '${n.name || n.outputs[0]}' (BatchNormalization)`;
@@ -90,7 +107,7 @@ function takeBatchNorms(graph: OnnxGraph, where: string): Map<number, BatchNorm>
 }
 
 /** `NAME.weight` arrays in archive order, each with an optional `NAME.bias`; anything else is an error. */
-function layersFromNpz(entries: { name: string; array: NdArray }[], path: string): RawLayer[] {
+function layersFromNpz(entries: { name: string; array: NdArray }[], path: string, padding: 'valid' | 'same'): RawLayer[] {
   const byName = new Map(entries.map((e) => [e.name, e.array]));
   const used = new Set<string>();
   const layers: RawLayer[] = [];
@@ -112,13 +129,24 @@ function layersFromNpz(entries: { name: string; array: NdArray }[], path: string
       if (eps) used.add(`${base}.bn.eps`);
       bn = { gamma: get('gamma'), beta: get('beta'), mean: get('mean'), variance: get('var'), eps: eps ? Number(eps.data[0]) : BN_DEFAULT_EPS };
     }
-    layers.push({ name: layerName(base), weight: array, bias, bn });
+    const layer: RawLayer = { name: layerName(base), weight: array, bias, bn };
+    if (array.shape.length === 4) layer.conv = { kernel: array.shape[2], padding };
+    const pool = byName.get(`${base}.pool`);
+    if (pool) {
+      used.add(`${base}.pool`);
+      if (pool.shape.length !== 0 || !['i1', 'i2', 'i4', 'i8', 'u1', 'u2', 'u4', 'u8'].includes(pool.dtype) || Number(pool.data[0]) < 1) {
+        throw new HwgenError(`${path}: '${base}.pool' must be a positive integer scalar (the max-pool window = stride)`);
+      }
+      layer.pool = Number(pool.data[0]);
+    }
+    layers.push(layer);
   }
   const unused = entries.map((e) => e.name).filter((n) => !used.has(n));
   if (unused.length > 0) {
     throw new HwgenError(
       `${path}: array${unused.length > 1 ? 's' : ''} ${unused.map((n) => `'${n}'`).join(', ')} not understood; ` +
-        `name each layer's arrays NAME.weight (shape [out, in]) and NAME.bias (shape [out]), and batch-norm NAME.bn.gamma/beta/mean/var (+ optional NAME.bn.eps)`,
+        `name each layer's arrays NAME.weight (shape [out, in], or [out, in, k, k] for a convolution) and NAME.bias (shape [out]), ` +
+        `batch-norm NAME.bn.gamma/beta/mean/var (+ optional NAME.bn.eps), and max-pooling NAME.pool (an integer scalar)`,
     );
   }
   return layers;
@@ -127,10 +155,15 @@ function layersFromNpz(entries: { name: string; array: NdArray }[], path: string
 function toFloatLayer(r: RawLayer, path: string, relu: boolean): FloatLayer {
   const where = `${path}: layer '${r.name}'`;
   const w = floatData(r.weight, `${where} weight`);
-  if (r.weight.shape.length !== 2) {
-    throw new HwgenError(`${where}: weight has shape (${r.weight.shape.join(', ')}); a fully-connected layer needs 2 dimensions [out, in]`);
+  const shape = r.weight.shape;
+  if (r.conv ? shape.length !== 4 || shape[2] !== shape[3] : shape.length !== 2) {
+    throw new HwgenError(
+      `${where}: weight has shape (${shape.join(', ')}); a fully-connected layer needs 2 dimensions [out, in], a convolution 4 [out, in, k, k]`,
+    );
   }
-  const [rows, cols] = r.weight.shape;
+  if (r.pool !== undefined && !r.conv) throw new HwgenError(`${where}: max-pooling follows convolutions only`);
+  const rows = shape[0];
+  const cols = shape.slice(1).reduce((a, b) => a * b, 1);
   if (rows === 0 || cols === 0) throw new HwgenError(`${where}: weight has an empty shape (${rows}, ${cols})`);
   checkFinite(w, `${where} weight`, cols);
   let bias: Float32Array | undefined;
@@ -152,7 +185,50 @@ function toFloatLayer(r: RawLayer, path: string, relu: boolean): FloatLayer {
       if (!v.every(Number.isFinite)) throw new HwgenError(`${where}: batch-norm ${k} has a value that is not finite`);
     }
   }
-  return { name: r.name, rows, cols, weight: w, bias, relu, bn: r.bn };
+  const layer: FloatLayer = { name: r.name, rows, cols, weight: w, bias, relu, bn: r.bn };
+  if (r.conv) {
+    // in/height/width are set by placeFeatureMaps, which follows the maps through the chain
+    layer.conv = { inChannels: shape[1], inHeight: 0, inWidth: 0, kernel: r.conv.kernel, padding: r.conv.padding };
+    layer.pool = r.pool ?? 1;
+  }
+  return layer;
+}
+
+/**
+ * Follows the feature map from the input shape through the convolutions (and pools), filling in each
+ * convolution's input size, and checks that every layer takes what the one before gives. A fully-connected
+ * layer after a convolution takes the flattened map.
+ */
+function placeFeatureMaps(layers: FloatLayer[], inputShape: number[] | undefined, path: string): void {
+  if (!layers[0].conv) throw new HwgenError(`${path}: a convolution after a fully-connected layer is not supported; convolutions come first`);
+  if (!inputShape) throw new HwgenError(`${path}: the first layer '${layers[0].name}' is a convolution; give the input's size with --input-shape C,H,W`);
+  let [c, h, w] = inputShape;
+  let afterFc = false;
+  for (const l of layers) {
+    const at = `${path}: layer '${l.name}'`;
+    if (!l.conv) {
+      const n = afterFc ? c : c * h * w;
+      if (l.cols !== n) throw new HwgenError(`${at} takes ${l.cols} inputs but ${afterFc ? 'the layer' : `the ${c}x${h}x${w} feature map`} before it gives ${n}`);
+      c = l.rows;
+      afterFc = true;
+      continue;
+    }
+    if (afterFc) throw new HwgenError(`${at}: a convolution after a fully-connected layer is not supported; convolutions come first`);
+    if (l.conv.inChannels !== c) throw new HwgenError(`${at} takes ${l.conv.inChannels} channels but gets ${c}`);
+    l.conv.inHeight = h;
+    l.conv.inWidth = w;
+    const k = l.conv.kernel;
+    const [oh, ow] = l.conv.padding === 'same' ? [h, w] : [h - k + 1, w - k + 1];
+    if (oh < 1 || ow < 1) throw new HwgenError(`${at}: a ${k}x${k} 'valid' convolution does not fit its ${h}x${w} input`);
+    const p = l.pool ?? 1;
+    if (Math.floor(oh / p) < 1 || Math.floor(ow / p) < 1) throw new HwgenError(`${at}: a ${p}x${p} pool does not fit its ${oh}x${ow} output`);
+    [c, h, w] = [l.rows, Math.floor(oh / p), Math.floor(ow / p)];
+  }
+}
+
+function checkInputShape(shape: number[], first: FloatLayer, path: string): void {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n !== first.cols) throw new HwgenError(`${path}: --input-shape ${shape.join(',')} has ${n} values; the first layer takes ${first.cols}`);
 }
 
 function floatData(a: NdArray, where: string): Float32Array {
@@ -172,6 +248,7 @@ function checkFinite(x: Float32Array, where: string, cols: number): void {
 
 function checkChain(layers: FloatLayer[], path: string): void {
   for (let l = 1; l < layers.length; l++) {
+    if (layers[l].conv || layers[l - 1].conv) continue; // feature maps: placeFeatureMaps checked them
     if (layers[l].cols !== layers[l - 1].rows) {
       throw new HwgenError(
         `${path}: layer '${layers[l].name}' takes ${layers[l].cols} inputs but '${layers[l - 1].name}' gives ${layers[l - 1].rows} outputs; ` +
