@@ -2,8 +2,9 @@ import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { HwgenError } from '../src/errors.js';
 import { decodeBundle, encodeBundle } from '../src/model/bundle.js';
-import type { Bundle, EieLayer, PeSlice } from '../src/model/types.js';
+import type { Bundle, EieLayer } from '../src/model/types.js';
 import { rng as prng } from './helpers/random.js';
+import { toSlices } from './helpers/csc-reference.js';
 
 /**
  * Fuzzing the .hwb reader: every damaged file must be rejected with a HwgenError (never another exception,
@@ -11,29 +12,6 @@ import { rng as prng } from './helpers/random.js';
  */
 
 const int = (rnd: () => number, min: number, max: number): number => min + Math.floor(rnd() * (max - min + 1));
-
-/** Per-PE relative-indexed CSC of a row-major code matrix, with padding for long gaps. */
-function toSlices(codes: Uint8Array, rows: number, cols: number, pes: number, zBits: number): PeSlice[] {
-  const zMax = 2 ** zBits - 1;
-  return Array.from({ length: pes }, (_, p) => {
-    const ptr = [0];
-    const v: number[] = [];
-    const z: number[] = [];
-    for (let j = 0; j < cols; j++) {
-      let prev = -1;
-      for (let i = p, local = 0; i < rows; i += pes, local++) {
-        if (!codes[i * cols + j]) continue;
-        let gap = local - prev - 1;
-        for (; gap > zMax; gap -= zMax + 1) v.push(0), z.push(zMax);
-        v.push(codes[i * cols + j]);
-        z.push(gap);
-        prev = local;
-      }
-      ptr.push(v.length);
-    }
-    return { ptr: Uint32Array.from(ptr), v: Uint8Array.from(v), z: Uint8Array.from(z) };
-  });
-}
 
 /** A small valid two-layer bundle (a few hundred bytes), so every bit position can be tried. */
 function smallBundle(seed: number): Bundle {
