@@ -35,7 +35,7 @@ interface Args {
 
 export const compressCommand: CommandModule<object, Args> = {
   command: 'compress <weights>',
-  describe: 'Prune, share weights (k-means), encode for N PEs and Huffman-code a network into a .hwb bundle',
+  describe: 'Prune, share weights (k-means), encode for N PEs and Huffman-code a network into a .hwb bundle (or binarize it, --binary)',
   builder: (y: Argv) =>
     y
       .positional('weights', { type: 'string', demandOption: true, describe: `weights file: ${WEIGHT_FORMATS}` })
