@@ -147,6 +147,7 @@ describe('EIE command decoder', () => {
       header(OP.WRITE, MEM.CODEBOOK, 3), addressWord(ALL_PES, 2 ** (eieWidths(c).CB_AW) - 2), 1, 2, 3, // past the end
       header(OP.READ, MEM.ACT, 2 ** eieWidths(c).ACT_AW * pes + 1), addressWord(0, 0), // more than the buffer holds
       header(OP.READ, MEM.ACT, 3), addressWord(ALL_PES, 0), // a read names one PE
+      header(OP.RUN, 0, c.maxLayers + 1), // more layers than the layer table holds
       header(OP.NOP, 0, 0),
     ];
     const res = runStream(model().binary, Uint32Array.from(words));
@@ -158,6 +159,7 @@ describe('EIE command decoder', () => {
       { op: OP.WRITE, status: STATUS.BAD_ADDR, count: 0 },
       { op: OP.READ, status: STATUS.BAD_ADDR, count: 0 },
       { op: OP.READ, status: STATUS.BAD_ADDR, count: 0 },
+      { op: OP.RUN, status: STATUS.BAD_ADDR, count: 0 },
       { op: OP.NOP, status: STATUS.OK, count: 0 },
     ]);
   });

@@ -44,7 +44,7 @@ ${table(OP)}
 | \`NOP\` | nothing | none |
 | \`WRITE\` | writes \`count\` items to memory \`mem\` of PE \`pe\` from \`addr\` | none |
 | \`READ\` | reads \`count\` result activations (\`mem\` = \`ACT\`) | the values, sign-extended |
-| \`RUN\` | runs layers 0 .. count-1 without the host | the cycles it took |
+| \`RUN\` | runs layers 0 .. count-1 without the host (\`BAD_ADDR\` if count exceeds the layer table) | the cycles it took |
 | \`STATS\` | reports counters | ${STATS_FIELDS.map((f) => `\`${f}\``).join(', ')}, then one compute-cycle count per layer slot |
 
 ## Memories
