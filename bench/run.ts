@@ -5,11 +5,13 @@
 import { benchCompress } from './compress.js';
 import { benchXnor } from './xnor.js';
 import { benchEie } from './eie.js';
+import { benchEieResources } from './eie-resources.js';
 
 const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   compress: benchCompress,
   xnor: benchXnor,
   eie: benchEie,
+  'eie-resources': benchEieResources,
 };
 
 const [name, ...args] = process.argv.slice(2);

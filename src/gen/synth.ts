@@ -1,0 +1,94 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HwgenError } from '../errors.js';
+
+/**
+ * Resource and speed figures from the open tools: yosys for the Xilinx 7 series, yosys + nextpnr for iCE40.
+ * Both run on the generated files in a scratch directory and clean it up.
+ */
+export interface XilinxResources {
+  luts: number;
+  ffs: number;
+  /** Block RAM in RAMB18 units (a RAMB36 counts 2). */
+  bram18: number;
+  dsp: number;
+  /** Distributed-RAM primitives (RAM32M, RAM64M, ...). */
+  lutram: number;
+  /** Latch cells (LDCE, LDPE, $_DLATCH_*): generated RTL must have none. */
+  latches: number;
+  /** Every cell type and its count, and what yosys printed, for checks beyond these sums. */
+  cells: Record<string, number>;
+  log: string;
+  seconds: number;
+}
+
+export interface Ice40Result {
+  logicCells: number;
+  logicCellsAvailable: number;
+  bram: number;
+  bramAvailable: number;
+  fmaxMHz: number;
+  seconds: number;
+}
+
+function inScratch<T>(files: Map<string, string>, run: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'hwgen-synth-'));
+  try {
+    for (const [n, t] of files) writeFileSync(join(dir, n), t);
+    return run(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function tool(cmd: string, args: string[], cwd: string, pkg: string): string {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 256 << 20 });
+  if (r.error) throw new HwgenError(`${cmd} is not installed; install Debian's '${pkg}' package (scripts/install-deps.sh does)`);
+  if (r.status !== 0) throw new HwgenError(`${cmd} failed (exit ${r.status}):\n${(r.stderr || r.stdout).slice(-3000)}`);
+  return r.stdout + r.stderr;
+}
+
+/** `yosys synth_xilinx` for the 7 series, cells summed by kind. */
+export function synthXilinx(files: Map<string, string>, top: string): XilinxResources {
+  return inScratch(files, (dir) => {
+    const t0 = performance.now();
+    const script = `read_verilog ${[...files.keys()].join(' ')}; synth_xilinx -family xc7 -top ${top} -flatten -noiopad; tee -q -o stat.json stat -json`;
+    const log = tool('yosys', ['-p', script], dir, 'yosys');
+    const cells = (JSON.parse(readFileSync(join(dir, 'stat.json'), 'utf8')) as { design: { num_cells_by_type: Record<string, number> } }).design
+      .num_cells_by_type;
+    const sum = (re: RegExp) => Object.entries(cells).filter(([k]) => re.test(k)).reduce((s, [, n]) => s + n, 0);
+    return {
+      luts: sum(/^LUT\d/),
+      ffs: sum(/^FD/),
+      bram18: sum(/^RAMB18/) + 2 * sum(/^RAMB36/),
+      dsp: sum(/^DSP48/),
+      lutram: sum(/^RAM\d+[MSX]/),
+      latches: sum(/^(LD|\$_DLATCH)/),
+      cells,
+      log,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  });
+}
+
+/** `synth_ice40` then `nextpnr-ice40` (I/O left to the placer): utilisation and the Fmax nextpnr reports. */
+export function placeIce40(files: Map<string, string>, top: string, device = '--hx8k', pkg = 'ct256'): Ice40Result {
+  return inScratch(files, (dir) => {
+    const t0 = performance.now();
+    tool('yosys', ['-q', '-p', `read_verilog ${[...files.keys()].join(' ')}; synth_ice40 -top ${top} -json t.json`], dir, 'yosys');
+    const log = tool('nextpnr-ice40', [device, '--package', pkg, '--json', 't.json', '--asc', 't.asc', '--freq', '12', '--pcf-allow-unconstrained'], dir, 'nextpnr-ice40');
+    const use = (kind: string) => {
+      const m = new RegExp(`${kind}:\\s*(\\d+)/\\s*(\\d+)`).exec(log);
+      if (!m) throw new HwgenError(`nextpnr-ice40 printed no ${kind} utilisation`);
+      return [Number(m[1]), Number(m[2])];
+    };
+    const fmax = [...log.matchAll(/Max frequency for clock [^:]*: ([\d.]+) MHz/g)].map((m) => Number(m[1]));
+    if (!fmax.length) throw new HwgenError('nextpnr-ice40 printed no Max frequency');
+    const [lc, lcAll] = use('ICESTORM_LC');
+    const [ram, ramAll] = use('ICESTORM_RAM');
+    // nextpnr reports the frequency after placement and again after routing: the last one counts.
+    return { logicCells: lc, logicCellsAvailable: lcAll, bram: ram, bramAvailable: ramAll, fmaxMHz: fmax[fmax.length - 1], seconds: (performance.now() - t0) / 1000 };
+  });
+}
