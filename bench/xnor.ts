@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binarizeModel } from '../src/compress/binarize.js';
-import { layerShape, validateXnorConfig } from '../src/gen/xnor-config.js';
+import { layerShape, validateXnorConfig, xnorConfigForBundle, xnorGeometry } from '../src/gen/xnor-config.js';
 import { renderXnor } from '../src/gen/xnor-rtl.js';
 import type { FloatLayer } from '../src/model/types.js';
 import { simulateXnor } from '../sim/xnor-sim.js';
@@ -95,9 +95,36 @@ export function benchXnor(args: string[]): void {
   const width = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
   for (const r of all) console.log('  ' + r.map((cell, i) => cell.padStart(width[i])).join('  '));
   console.log('  (LUT/FF/BRAM count the whole unit: command decoder, buffers, weight and threshold memories, P popcount trees.)');
+  benchConv(rnd);
   console.log(`FINN (Umuroglu et al., FPGA'17), ZC706 at ${FINN_MHZ} MHz, whole networks of MVTUs (figures to re-check, see bench/xnor.ts):`);
   for (const f of FINN) {
     const opsPerCycle = (f.tops * 1e12) / (FINN_MHZ * 1e6);
     console.log(`  ${f.design.padEnd(8)} ${f.tops.toFixed(3)} TOPS, ${f.luts} LUTs: ${opsPerCycle.toFixed(0)} binary ops/cycle, ${(opsPerCycle / f.luts).toFixed(3)} ops/cycle/LUT`);
   }
+}
+
+/**
+ * A CNV-style binary convolution through the sliding-window generator: 64 channels of 16x16, 3x3 'same', 128
+ * outputs, 2x2 max-pool, on P = 16, S = 64. Cycles against positions·ceil(M/P)·k²·ceil(C/S) and the S·P peak.
+ */
+export function benchConv(rnd: () => number): void {
+  const [c, h, k, m, pool, pe, simd] = [64, 16, 3, 128, 2, 16, 64];
+  const cols = c * k * k;
+  const layer: FloatLayer = {
+    name: 'conv', rows: m, cols, weight: Float32Array.from({ length: m * cols }, () => rnd() - 0.5), relu: false,
+    conv: { inChannels: c, inHeight: h, inWidth: h, kernel: k, padding: 'same' }, pool,
+  };
+  const bundle = binarizeModel({ source: 'bench', layers: [layer] }, { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'threshold' });
+  const x = Int32Array.from({ length: h * h * c }, () => (rnd() < 0.5 ? 1 : 0));
+  const config = xnorConfigForBundle(bundle, { pe, simd });
+  const res = simulateXnor(bundle, [x], { config });
+  if (!res.golden.match) throw new Error('conv: RTL disagrees with the golden model');
+  const g = xnorGeometry(bundle, pe, simd, 1)[0];
+  const ideal = g.positions * g.groups * g.folds;
+  const cycles = res.layerCycles[0][0];
+  const bpc = (h * h * cols * m) / cycles;
+  console.log(
+    `conv ${c}x${h}x${h}, ${k}x${k} same, -> ${m}, pool ${pool} on P = ${pe}, S = ${simd}: ${cycles} cycles (ideal ${ideal}), ` +
+      `${bpc.toFixed(1)} binary MACs/cycle of ${pe * simd} peak (${((100 * bpc) / (pe * simd)).toFixed(1)}%)`,
+  );
 }

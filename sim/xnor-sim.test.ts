@@ -5,17 +5,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gaussian, gaussianMatrix, randInt, rng } from '../test/helpers/random.js';
 import { binarizeModel } from '../src/compress/binarize.js';
-import { layerShape, validateXnorConfig, type XnorConfig } from '../src/gen/xnor-config.js';
+import { checkXnorFits, layerShape, validateXnorConfig, xnorGeometry, type XnorConfig } from '../src/gen/xnor-config.js';
 import { renderXnor } from '../src/gen/xnor-rtl.js';
+import { convGeometry, layerInputs } from '../src/golden/xnor.js';
 import type { BatchNorm, BinaryBundle, FloatLayer, NumericFormat } from '../src/model/types.js';
 import { simulateXnor } from './xnor-sim.js';
 
 const NUMERIC: NumericFormat = { actBits: 8, actFrac: 4, weightBits: 16, accBits: 32 };
 
-/** One build per (P, S, B), large enough for every case below, so the suite builds few models. */
+/** One build per (P, S, B), large enough for every case below (FC and conv), so the suite builds few models. */
 function config(pe: number, simd: number, bwnLanes: number): XnorConfig {
   return validateXnorConfig(
-    { ...NUMERIC, pe, simd, bwnLanes, maxCols: 128, maxRows: 128, weightDepth: 1024, paramDepth: 128, maxLayers: 4 },
+    { ...NUMERIC, pe, simd, bwnLanes, maxCols: 1024, maxRows: 128, weightDepth: 4096, paramDepth: 256, maxLayers: 4, bufWords: 512, inWords: 512 },
     'test config',
   );
 }
@@ -38,9 +39,62 @@ function mlp(r: () => number, sizes: number[]): FloatLayer[] {
 }
 
 function inputs(r: () => number, b: BinaryBundle, n: number): Int32Array[] {
-  const k = b.layers[0].cols;
+  const k = layerInputs(b.layers[0]);
   const fixed = b.layers[0].input === 'fixed';
   return Array.from({ length: n }, () => Int32Array.from({ length: k }, () => (fixed ? randInt(r, -128, 127) : randInt(r, 0, 1))));
+}
+
+/** A float convolution: weights [out, in, k, k]. */
+function convLayer(r: () => number, name: string, c: number, h: number, w: number, k: number, padding: 'valid' | 'same', rows: number, pool: number): FloatLayer {
+  const cols = c * k * k;
+  return {
+    name, rows, cols, weight: gaussianMatrix(r, rows * cols), bias: gaussianMatrix(r, rows), relu: false, bn: randomBn(r, rows),
+    conv: { inChannels: c, inHeight: h, inWidth: w, kernel: k, padding }, pool,
+  };
+}
+
+interface ConvCase {
+  layers: FloatLayer[];
+  /** What the case exercises, for the coverage checks. */
+  tags: Set<string>;
+}
+
+/**
+ * A random chain of 1-2 convolutions (odd or even kernels, 'valid' or 'same', pooling 1-3 with remainders), then
+ * optionally a fully-connected layer over the last map (a 3-layer conv -> conv -> FC chain at depth 3).
+ */
+function convChain(r: () => number, simd: number, pe: number, convs: number, fc: boolean, bwnFirst: boolean): ConvCase {
+  const tags = new Set<string>();
+  let h = randInt(r, 2, 7);
+  let w = randInt(r, 2, 7);
+  let c = bwnFirst ? randInt(r, 1, 9) : randInt(r, 1, 20);
+  const layers: FloatLayer[] = [];
+  for (let l = 0; l < convs; l++) {
+    const padding = r() < 0.5 ? 'same' : 'valid';
+    const k = padding === 'same' ? randInt(r, 1, 4) : randInt(r, 1, Math.min(4, h, w));
+    const rows = randInt(r, 1, 20);
+    const { outH, outW } = convGeometry({ inChannels: c, inHeight: h, inWidth: w, kernel: k, padding });
+    const pool = Math.min(outH, outW) >= 2 && r() < 0.5 ? randInt(r, 2, Math.min(3, outH, outW)) : 1;
+    layers.push(convLayer(r, `conv${l}`, c, h, w, k, padding, rows, pool));
+    tags.add(padding).add(k % 2 ? 'odd kernel' : 'even kernel');
+    if (c % simd) tags.add('C not a multiple of S');
+    if (rows % pe) tags.add('M not a multiple of P');
+    if (pool > 1) tags.add('pool');
+    if (pool > 1 && (outH % pool || outW % pool)) tags.add('pool remainder dropped');
+    if (padding === 'same' && k > Math.min(h, w)) tags.add('kernel larger than the map');
+    h = Math.floor(outH / pool);
+    w = Math.floor(outW / pool);
+    c = rows;
+  }
+  if (fc) {
+    const rows = randInt(r, 1, 20);
+    const cols = h * w * c;
+    layers.push({ name: 'fc', rows, cols, weight: gaussianMatrix(r, rows * cols), bias: gaussianMatrix(r, rows), relu: false, bn: randomBn(r, rows) });
+    tags.add(h * w > 1 ? 'FC over a map' : 'FC over a 1x1 map');
+  }
+  if (layers.length === 3 && fc) tags.add('conv-conv-FC');
+  tags.add(bwnFirst ? 'BWN conv' : 'binary conv');
+  return { layers, tags };
 }
 
 function expectGolden(res: ReturnType<typeof simulateXnor>, what: string): void {
@@ -118,6 +172,74 @@ describe('XNOR units under Verilator equal the golden model', () => {
   });
 });
 
+describe('XNOR convolutions under Verilator equal the golden model', () => {
+  for (const [pe, simd, lanes] of CONFIGS) {
+    it(`random conv chains (binary or BWN first, 'valid' / 'same', odd / even kernels, pooling, FC after), P = ${pe}, S = ${simd}`, () => {
+      const c = config(pe, simd, lanes);
+      const seen = new Set<string>();
+      for (let seed = 1; seed <= 16; seed++) {
+        const r = rng(pe * 7000 + simd * 30 + seed);
+        const bwnFirst = seed % 2 === 1;
+        const convs = seed % 4 < 2 ? 2 : 1;
+        const fc = seed % 3 !== 0;
+        const { layers, tags } = convChain(r, simd, pe, convs, fc, bwnFirst);
+        const lastOutput = fc && seed % 5 < 3 ? 'scores' : 'threshold';
+        const b = binarizeModel({ source: 't', layers }, { numeric: NUMERIC, firstInput: bwnFirst ? 'fixed' : 'binary', lastOutput });
+        tags.forEach((t) => seen.add(t));
+        seen.add(`last ${lastOutput}`);
+        const what = `seed ${seed}: ${layers.map((l) => (l.conv ? `${l.conv.inChannels}x${l.conv.inHeight}x${l.conv.inWidth} k${l.conv.kernel} ${l.conv.padding} -> ${l.rows} pool ${l.pool}` : `fc ${l.cols} -> ${l.rows}`)).join(', ')}`;
+        expectGolden(simulateXnor(b, inputs(r, b, 3), { config: c }), what);
+      }
+      for (const t of ['valid', 'same', 'odd kernel', 'even kernel', 'C not a multiple of S', 'M not a multiple of P', 'pool', 'pool remainder dropped',
+        'BWN conv', 'binary conv', 'FC over a map', 'conv-conv-FC', 'last scores', 'last threshold']) {
+        expect(seen.has(t), `no case covered '${t}'`).toBe(true);
+      }
+    });
+  }
+
+  it("'same' padding: all-zero and all-one inputs, kernels larger than the map, +1 (binary) and 0 (BWN) at the border", () => {
+    const c = config(4, 32, 4);
+    const r = rng(4242);
+    for (const [first, k, h, w] of [['binary', 3, 1, 1], ['binary', 4, 2, 3], ['fixed', 5, 2, 2], ['fixed', 2, 3, 1]] as const) {
+      const layers = [convLayer(r, 'c0', 3, h, w, k, 'same', 6, 1), convLayer(r, 'c1', 6, h, w, 3, 'same', 5, 1)];
+      const b = binarizeModel({ source: 't', layers }, { numeric: NUMERIC, firstInput: first, lastOutput: 'threshold' });
+      const n = layerInputs(b.layers[0]);
+      const xs = [...inputs(r, b, 3), new Int32Array(n), new Int32Array(n).fill(first === 'fixed' ? -128 : 1), new Int32Array(n).fill(first === 'fixed' ? 127 : 1)];
+      expectGolden(simulateXnor(b, xs, { config: c }), `${first} k ${k} on ${h}x${w}`);
+    }
+  });
+  it('a derived config (capacities rounded up from the bundle) runs a small conv -> pool -> FC chain', () => {
+    const r = rng(515);
+    const layers = [convLayer(r, 'c0', 2, 5, 4, 2, 'same', 3, 2), { ...mlp(r, [2 * 2 * 3, 2])[0], name: 'fc' }];
+    const b = binarizeModel({ source: 't', layers }, { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'threshold' });
+    const res = simulateXnor(b, inputs(r, b, 6));
+    expectGolden(res, 'derived config');
+    expect(res.config.bufWords).toBe(32); // the 5x4 input map, one word per pixel, rounded up
+  });
+});
+
+describe('XNOR layout rules', () => {
+  it('refuses a conv with scores out and a reshape the padded layout cannot follow; accepts dense reshapes', () => {
+    const c = config(4, 8, 4);
+    const r = rng(3);
+    const scoresConv = binarizeModel({ source: 't', layers: [convLayer(r, 'c', 2, 3, 3, 2, 'valid', 4, 1)] }, { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'scores' });
+    expect(() => checkXnorFits(scoresConv, c, 'x')).toThrow(/scores out \(4 positions\)/);
+    // conv 2x2x4 -> conv that reads the same 16 values as a 4x4x1 map: the padded layouts differ
+    const reshape = binarizeModel(
+      { source: 't', layers: [convLayer(r, 'a', 1, 2, 2, 1, 'valid', 4, 1), convLayer(r, 'b', 1, 4, 4, 3, 'same', 3, 1)] },
+      { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'threshold' },
+    );
+    expect(() => checkXnorFits(reshape, c, 'x')).toThrow(/reads a 4x4x1 map but layer 'a' writes 2x2x4/);
+    // with channel counts that are multiples of S the layouts coincide
+    const dense = binarizeModel(
+      { source: 't', layers: [convLayer(r, 'a', 1, 2, 2, 1, 'valid', 16, 1), convLayer(r, 'b', 8, 2, 4, 1, 'valid', 3, 1)] },
+      { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'threshold' },
+    );
+    expect(() => checkXnorFits(dense, c, 'x')).not.toThrow();
+    expectGolden(simulateXnor(dense, inputs(r, dense, 4), { config: c }), 'dense reshape');
+  });
+});
+
 describe('XNOR units throughput', () => {
   it('ceil(K/S)·ceil(M/P) cycles per layer plus a fixed pipeline latency', () => {
     const pe = 4;
@@ -141,15 +263,48 @@ describe('XNOR units throughput', () => {
     expect(latency[0]).toBeLessThan(12);
     console.log(`XNOR MVTU: ceil(K/S)·ceil(M/P) cycles per layer + ${latency[0]} cycles of pipeline (P = ${pe}, S = ${simd})`);
   });
+  it('a convolution takes positions·ceil(M/P)·folds cycles plus the same fixed latency (folds = k·k·ceil(C/S))', () => {
+    const pe = 4;
+    const simd = 32;
+    const c = config(pe, simd, 4);
+    const r = rng(6);
+    // [C, H, W, k, padding, M, pool]
+    const shapes: [number, number, number, number, 'valid' | 'same', number, number][] = [
+      [3, 5, 5, 3, 'valid', 8, 1], [40, 4, 6, 2, 'same', 5, 1], [1, 7, 7, 3, 'same', 16, 2], [33, 3, 3, 1, 'valid', 1, 1], [5, 6, 5, 4, 'same', 9, 3],
+    ];
+    const latency = shapes.map(([ch, h, w, k, padding, m, pool]) => {
+      const b = binarizeModel({ source: 't', layers: [convLayer(r, 'c', ch, h, w, k, padding, m, pool)] }, { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'threshold' });
+      const res = simulateXnor(b, inputs(r, b, 1), { config: c });
+      expectGolden(res, `conv ${ch}x${h}x${w} k${k} ${padding} -> ${m} pool ${pool}`);
+      const g = xnorGeometry(b, pe, simd, 4)[0];
+      const { outH, outW } = convGeometry(b.layers[0].conv!);
+      const positions = Math.floor(outH / pool) * pool * Math.floor(outW / pool) * pool;
+      expect(g.positions).toBe(positions);
+      expect(g.folds).toBe(k * k * Math.ceil(ch / simd));
+      return res.layerCycles[0][0] - positions * Math.ceil(m / pe) * g.folds;
+    });
+    expect(new Set(latency).size).toBe(1);
+    expect(latency[0]).toBeGreaterThan(0);
+    expect(latency[0]).toBeLessThan(12);
+    console.log(`XNOR conv: OH·OW·ceil(M/P)·k²·ceil(C/S) cycles per layer + ${latency[0]} cycles of pipeline (P = ${pe}, S = ${simd})`);
+  });
 });
 
 describe('XNOR RTL is clean', () => {
   const lintConfigs: [number, number, number][] = [[4, 32, 4], [16, 64, 0], [1, 8, 1], [2, 16, 16], [32, 128, 8]];
+  // tiny capacities (K below S and B, one-word buffers, 16 layers) and large ones
+  const edgeConfigs: Partial<XnorConfig>[] = [
+    { pe: 1, simd: 8, bwnLanes: 0, maxCols: 1, maxRows: 1, weightDepth: 1, paramDepth: 1, maxLayers: 1, bufWords: 1, inWords: 1 },
+    { pe: 8, simd: 8, bwnLanes: 8, maxCols: 2, maxRows: 8, weightDepth: 2, paramDepth: 1, maxLayers: 16, bufWords: 1, inWords: 1 },
+    { pe: 4, simd: 32, bwnLanes: 4, maxCols: 100000, maxRows: 3000, weightDepth: 1 << 20, paramDepth: 4096, maxLayers: 3, bufWords: 100000, inWords: 3 },
+  ];
   it('verilator --lint-only -Wall passes on several configs', () => {
-    for (const [pe, simd, lanes] of lintConfigs) {
+    const all = [...lintConfigs.map(([pe, simd, lanes]) => config(pe, simd, lanes)), ...edgeConfigs.map((e) => validateXnorConfig({ ...NUMERIC, ...e }, 'edge config'))];
+    for (const cfg of all) {
+      const { pe, simd, bwnLanes: lanes } = cfg;
       const dir = mkdtempSync(join(tmpdir(), 'hwgen-xnor-lint-'));
       try {
-        const files = renderXnor(config(pe, simd, lanes));
+        const files = renderXnor(cfg);
         for (const [n, t] of files) writeFileSync(join(dir, n), t);
         const r = spawnSync('verilator', ['--lint-only', '-Wall', '--top-module', 'xnor_top', ...files.keys()], { cwd: dir, encoding: 'utf8' });
         expect(r.stderr, `P ${pe} S ${simd} B ${lanes}`).toBe('');

@@ -65,8 +65,15 @@ export const STATS_FIELDS = ['cyclesSinceReset', 'runCycles', 'broadcasts', 'bro
 /** Largest burst one header can carry. */
 export const MAX_BURST = 0xffff;
 
-/** Fields of an XNOR layer descriptor: MEM.LAYER address = layer × LAYER_STRIDE + field index. */
-export const XNOR_LAYER_FIELDS = ['cols', 'rows', 'folds', 'groups', 'wBase', 'pBase', 'flags', 'lastLanes'] as const;
+/** Fields of an XNOR layer descriptor: MEM.LAYER address = layer × XNOR_LAYER_STRIDE + field index. */
+export const XNOR_LAYER_FIELDS = [
+  'cols', 'rows', 'folds', 'groups', 'wBase', 'pBase', 'flags', 'lastLanes',
+  // the sliding-window generator (docs/xnor.md, "The hardware"): input map, window, pooled output, word strides
+  'inH', 'inW', 'kernelW', 'pool', 'originY', 'originX', 'outH', 'outW',
+  'pixWords', 'outPixWords', 'rowWords', 'startAddr', 'poolStep', 'poolRowStep',
+] as const;
+/** XNOR layer descriptors: MEM.LAYER address = layer × XNOR_LAYER_STRIDE + field index (the EIE engine keeps LAYER_STRIDE). */
+export const XNOR_LAYER_STRIDE = 32;
 /** XNOR flags = shift << XNOR_FLAG_SHIFT | scores << 1 | fixedInput. */
 export const XNOR_FLAG_FIXED = 0x1;
 export const XNOR_FLAG_SCORES = 0x2;

@@ -1,6 +1,6 @@
-import { MEM, OP, STATUS, ALL_PES, XNOR_FLAG_FIXED, XNOR_FLAG_SCORES, XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_STATS_FIELDS, LAYER_STRIDE } from './commands.js';
+import { MEM, OP, STATUS, ALL_PES, XNOR_FLAG_FIXED, XNOR_FLAG_SCORES, XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_STATS_FIELDS, XNOR_LAYER_STRIDE } from './commands.js';
 import { banner, clog2, renderTemplate, resize, signExtend } from './render.js';
-import { xnorConfigHash, type XnorConfig } from './xnor-config.js';
+import { xnorConfigHash, xnorDimBits, type XnorConfig } from './xnor-config.js';
 
 /** Bits of a signed integer that holds every value in [−m, m]. */
 function signedBitsFor(m: number): number {
@@ -16,18 +16,21 @@ export function treeLatency(c: XnorConfig): number {
 export function xnorWidths(c: XnorConfig) {
   const B = Math.max(1, c.bwnLanes);
   const PC_W = clog2(c.simd + 1);
-  const XACC_W = Math.ceil(Math.log2(c.maxCols + 1)) + 1; // popcount 0..K as a signed value
-  const BACC_W = c.bwnLanes ? signedBitsFor(c.maxCols * 2 ** (c.actBits - 1)) : 0;
+  // popcount 0..K as a signed value, and never narrower than one fold's count (K may be below S)
+  const XACC_W = Math.max(Math.ceil(Math.log2(c.maxCols + 1)) + 1, PC_W + 1);
+  // the BWN sum, and never narrower than the adder tree's root (K may be below B)
+  const BACC_W = c.bwnLanes ? Math.max(signedBitsFor(c.maxCols * 2 ** (c.actBits - 1)), c.actBits + 1 + Math.ceil(Math.log2(B))) : 0;
   const ACC_W = Math.max(XACC_W, BACC_W);
   const TH_W = ACC_W + 1; // thresholds reach max + 1
   const PARAM_W = Math.max(TH_W + 1, c.accBits);
   const DOT_W = ACC_W + 1;
   const PROD_W = c.weightBits + DOT_W;
   const SUM_W = Math.max(PROD_W, c.accBits) + 2; // + bias, + the rounding half
-  const ACT_WORDS = Math.ceil(c.maxCols / c.simd) > Math.ceil(c.maxRows / c.simd) ? Math.ceil(c.maxCols / c.simd) : Math.ceil(c.maxRows / c.simd);
-  const IN_DEPTH = Math.ceil(c.maxCols / B);
   const GROUPS = Math.ceil(c.maxRows / c.pe);
-  const FOLDS = Math.ceil(c.maxCols / Math.min(B, c.simd));
+  // Folds per output row: kernel pixels × words per pixel, at most K (a pixel's words never exceed its channels).
+  const FOLDS = c.maxCols;
+  const BUF_AW = clog2(c.bufWords);
+  const IN_AW = c.bwnLanes ? clog2(c.inWords) : 1;
   return {
     P: c.pe,
     S: c.simd,
@@ -52,8 +55,12 @@ export function xnorWidths(c: XnorConfig) {
     F_W: clog2(FOLDS + 1),
     K_W: clog2(c.maxCols + 1),
     M_W: clog2(c.maxRows + 1),
-    BUF_AW: clog2(ACT_WORDS),
-    IN_AW: clog2(IN_DEPTH),
+    BUF_AW,
+    IN_AW,
+    /** Window word addresses: modulo 2^X_AW, so a window starting in the padding wraps and comes back. */
+    X_AW: Math.max(BUF_AW, IN_AW),
+    /** Signed window coordinates and the map / window sizes. */
+    D_W: xnorDimBits(c),
     SC_AW: clog2(GROUPS),
     L_W: clog2(c.maxLayers),
     SLOT_W: clog2(c.simd / c.pe),
@@ -119,8 +126,18 @@ function shiftIn(reg: string, input: string, width: number, n: number): string {
 function context(c: XnorConfig) {
   const w = xnorWidths(c);
   const field = (f: (typeof XNOR_LAYER_FIELDS)[number]) => XNOR_LAYER_FIELDS.indexOf(f);
-  const STRIDE_BITS = Math.log2(LAYER_STRIDE);
+  const STRIDE_BITS = Math.log2(XNOR_LAYER_STRIDE);
   const DESC_AW = w.L_W + STRIDE_BITS;
+  // One small memory per descriptor field, indexed by layer, as wide as the field's register.
+  const fieldWidth: Partial<Record<(typeof XNOR_LAYER_FIELDS)[number], number>> = {
+    cols: w.K_W, folds: w.F_W, groups: w.G_W, wBase: w.W_AW, pBase: w.P_AW, flags: XNOR_FLAG_SHIFT + 6, lastLanes: w.LANE_W,
+    inH: w.D_W, inW: w.D_W, kernelW: w.D_W, pool: w.D_W, originY: w.D_W, originX: w.D_W, outH: w.D_W, outW: w.D_W,
+    pixWords: w.F_W, outPixWords: w.BUF_AW, rowWords: w.X_AW, startAddr: w.X_AW, poolStep: w.X_AW, poolRowStep: w.X_AW,
+  };
+  const snake = (f: string) => f.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
+  const descFields = Object.entries(fieldWidth).map(([f, width]) => ({
+    name: snake(f), width, match: `${STRIDE_BITS}'d${field(f as (typeof XNOR_LAYER_FIELDS)[number])}`,
+  }));
   const LD_DW = 32 * Math.max(w.ITEM_WORDS, w.PARAM_WORDS);
   const pop = adderTree(c.simd, 1, false, w.LAT);
   const bwn = adderTree(w.B, c.actBits + 1, true, w.LAT);
@@ -136,13 +153,9 @@ function context(c: XnorConfig) {
     DESC_AW,
     DESC_DEPTH: 2 ** DESC_AW,
     STRIDE_BITS,
-    F_COLS: field('cols'),
-    F_FOLDS: field('folds'),
-    F_GROUPS: field('groups'),
-    F_WBASE: field('wBase'),
-    F_PBASE: field('pBase'),
-    F_FLAGS: field('flags'),
-    F_LAST: field('lastLanes'),
+    descFields,
+    STRIDE: XNOR_LAYER_STRIDE,
+    FLAGS_W: XNOR_FLAG_SHIFT + 6,
     FLAG_FIXED_BIT: Math.log2(XNOR_FLAG_FIXED),
     FLAG_SCORES_BIT: Math.log2(XNOR_FLAG_SCORES),
     FLAG_SHIFT: XNOR_FLAG_SHIFT,
@@ -181,11 +194,15 @@ function context(c: XnorConfig) {
     shF: shiftIn('sh_f', 'r_first', 1, w.LAT),
     shL: shiftIn('sh_l', 'r_last', 1, w.LAT),
     shG: shiftIn('sh_g', 'r_g', w.G_W, w.LAT),
+    shPF: shiftIn('sh_pf', 'r_pf', 1, w.LAT),
+    shPL: shiftIn('sh_pl', 'r_pl', 1, w.LAT),
+    pixToX: resize('pix_words', w.F_W, w.X_AW),
+    bbufRunAddr: `{src_sel, ${resize('x_addr', w.X_AW, w.BUF_AW)}}`,
+    xToIn: resize('x_addr', w.X_AW, w.IN_AW),
+    zeroB: `${w.B}'d0`,
     aGToP: resize('a_g', w.G_W, w.P_AW),
     eGToSc: resize('e_g', w.G_W, w.SC_AW),
-    bbufRunAddr: `{src_sel, ${resize('f', w.F_W, w.BUF_AW)}}`,
-    fToIn: resize('f', w.F_W, w.IN_AW),
-    bitsToS: resize('bits_c', c.pe, c.simd),
+    bitsToS: resize('pooled', c.pe, c.simd),
     onesPToS: resize(`{${c.pe}{1'b1}}`, c.pe, c.simd),
     slotLastExpr: w.SLOTS > 1 ? `(c_g[${w.SLOT_W - 1}:0] == ${w.SLOT_W}'d${w.SLOTS - 1})` : `1'b1`,
     wordOfG:
@@ -216,6 +233,7 @@ export function renderXnor(c: XnorConfig): Map<string, string> {
     ['xnor_top.v', renderTemplate('xnor/xnor_top.v.hbs', ctx)],
     ['xnor_pe.v', renderTemplate('xnor/xnor_pe.v.hbs', ctx)],
     ['xnor_popcount.v', renderTemplate('xnor/xnor_popcount.v.hbs', ctx)],
+    ['xnor_swg.v', renderTemplate('xnor/xnor_swg.v.hbs', ctx)],
   ]);
   if (c.bwnLanes > 0) files.set('xnor_bwn_sum.v', renderTemplate('xnor/xnor_bwn_sum.v.hbs', ctx));
   return files;
