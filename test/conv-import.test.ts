@@ -56,6 +56,7 @@ onnx.save(helper.make_model(g), sys.argv[1] + '/net.onnx')
 
 # Inputs on the activation grid (8 fractional bits), so the fixed-point BWN layer sees exactly these values.
 xs = np.round(r.normal(size=(6, C, H, W)) * 256) / 256
+np.save(sys.argv[1] + '/x.npy', xs.astype(np.float32))
 
 def conv(a, w, pad_value):
     k = w.shape[2]; before = (k - 1) // 2; after = k - 1 - before
@@ -138,6 +139,20 @@ describe('binary convolutions from files', () => {
     b.meta = npz.meta;
     b.layers.forEach((l, i) => (l.name = npz.layers[i].name));
     expect(Buffer.from(encodeBundle(b)).equals(a)).toBe(true);
+  });
+
+  it('hwgen sim runs it on the XNOR units from [n, C, H, W] images, bit-exact with the golden model', () => {
+    const r = hwgen('sim', 'npz.hwb', '--input', 'x.npy', '-o', 'y.npy', '--json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.engine).toBe('XNOR');
+    expect(report.golden.match).toBe(true);
+    const y: number[][] = JSON.parse(runPython(`import numpy as np, sys, json\nprint(json.dumps(np.load(sys.argv[1]).tolist()))`, [join(dir, 'y.npy')]));
+    y.forEach((row, n) => {
+      const scale = Math.max(...ref.y[n].map(Math.abs));
+      row.forEach((v, i) => expect(Math.abs(v - ref.y[n][i])).toBeLessThan(0.01 * scale + 0.02));
+    });
   });
 
   it('refuses a conv model without --input-shape, and a conv for the EIE engine', () => {
