@@ -5,13 +5,10 @@
  * weight bit = 2 ops, FINN's convention), printed beside FINN's published figures.
  * Usage: npm run bench -- xnor [--k 1024] [--m 1024]
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { binarizeModel } from '../src/compress/binarize.js';
 import { layerShape, validateXnorConfig, xnorConfigForBundle, xnorGeometry } from '../src/gen/xnor-config.js';
 import { renderXnor } from '../src/gen/xnor-rtl.js';
+import { synthXilinx } from '../src/gen/synth.js';
 import type { FloatLayer } from '../src/model/types.js';
 import { simulateXnor } from '../sim/xnor-sim.js';
 import { argValue } from './args.js';
@@ -31,37 +28,6 @@ const FINN = [
   { design: 'CNV-max', tops: 2.466, luts: 46253 },
 ];
 const FINN_MHZ = 200;
-
-interface Synth {
-  luts: number;
-  ffs: number;
-  bram18: number;
-  dsp: number;
-  seconds: number;
-}
-
-function synthesize(files: Map<string, string>): Synth {
-  const dir = mkdtempSync(join(tmpdir(), 'hwgen-bench-xnor-'));
-  try {
-    for (const [n, t] of files) writeFileSync(join(dir, n), t);
-    const t0 = performance.now();
-    const script = `read_verilog ${[...files.keys()].join(' ')}; synth_xilinx -family xc7 -top xnor_top -flatten -noiopad; tee -q -o stat.json stat -json`;
-    const r = spawnSync('yosys', ['-q', '-p', script], { cwd: dir, encoding: 'utf8', maxBuffer: 256 << 20 });
-    if (r.status !== 0) throw new Error(`yosys failed: ${(r.stderr || r.stdout).slice(-2000)}`);
-    const stat = JSON.parse(readFileSync(join(dir, 'stat.json'), 'utf8')) as { design: { num_cells_by_type: Record<string, number> } };
-    const cells = stat.design.num_cells_by_type;
-    const sum = (re: RegExp) => Object.entries(cells).filter(([k]) => re.test(k)).reduce((s, [, n]) => s + n, 0);
-    return {
-      luts: sum(/^LUT\d/),
-      ffs: sum(/^FD/),
-      bram18: sum(/^RAMB18/) + 2 * sum(/^RAMB36/),
-      dsp: sum(/^DSP48/),
-      seconds: (performance.now() - t0) / 1000,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 export function benchXnor(args: string[]): void {
   const k = argValue(args, '--k', 1024);
@@ -85,7 +51,7 @@ export function benchXnor(args: string[]): void {
     if (!res.golden.match) throw new Error(`P ${pe} S ${simd}: RTL disagrees with the golden model`);
     const cycles = res.layerCycles[0][0];
     const bpc = (k * m) / cycles;
-    const syn = synthesize(renderXnor(c));
+    const syn = synthXilinx(renderXnor(c), 'xnor_top');
     rows.push([
       `${pe} x ${simd}`, String(cycles), String(sh.folds * sh.groups), bpc.toFixed(1), String(pe * simd), `${((100 * bpc) / (pe * simd)).toFixed(1)}%`,
       String(syn.luts), String(syn.ffs), String(syn.bram18), String(syn.dsp), ((2 * bpc) / syn.luts).toFixed(3), syn.seconds.toFixed(1),

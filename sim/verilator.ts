@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HwgenError } from '../src/errors.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
@@ -98,4 +98,17 @@ export function runStream(binary: string, words: Uint32Array, extraArgs: string[
   if (out.byteLength % 4) throw new HwgenError(`the simulator answered ${out.byteLength} bytes, not whole words`);
   const resp = new Uint32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
   return { words: resp, cycles: Number(/cycles (\d+)/.exec(r.stderr.toString())?.[1] ?? 0), seconds };
+}
+
+/** `verilator --lint-only -Wall` on generated files; returns what it printed (nothing when clean). */
+export function lintModel(files: Map<string, string>, top: string): { output: string; status: number | null } {
+  requireTool('verilator', 'verilator');
+  const dir = mkdtempSync(join(tmpdir(), 'hwgen-lint-'));
+  try {
+    for (const [name, text] of files) writeFileSync(join(dir, name), text);
+    const r = spawnSync('verilator', ['--lint-only', '-Wall', '--top-module', top, ...files.keys()], { cwd: dir, encoding: 'utf8' });
+    return { output: r.stdout + r.stderr, status: r.status };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

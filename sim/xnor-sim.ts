@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { HwgenError } from '../src/errors.js';
 import { XNOR_STATS_FIELDS } from '../src/gen/commands.js';
 import { xnorConfigForBundle, type XnorConfig } from '../src/gen/xnor-config.js';
@@ -9,7 +8,7 @@ import { splitResponses, type Command } from '../host/eie-image.js';
 import {
   xnorDecodeOutput, xnorInputCommands, xnorLoadCommands, xnorReadCommands, xnorRunCommand, xnorStatsCommand,
 } from '../host/xnor-image.js';
-import { buildModel } from './verilator.js';
+import { buildModel, runStream } from './verilator.js';
 
 export interface XnorSimOptions {
   /** The build to simulate; derived from the bundle when absent. */
@@ -48,13 +47,7 @@ export function simulateXnor(bundle: BinaryBundle, inputs: Int32Array[], opts: X
     cmds.push(xnorRunCommand(layers), ...reads, xnorStatsCommand(config));
   }
   const stream = new Uint32Array(cmds.flatMap((c) => c.words));
-  const r = spawnSync(model.binary, opts.trace ? ['--trace', opts.trace] : [], {
-    input: Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength),
-    maxBuffer: 1 << 30,
-  });
-  if (r.status !== 0) throw new HwgenError(`the simulator failed (exit ${r.status}): ${r.stderr.toString().trim()}`);
-  const out = r.stdout;
-  const resp = new Uint32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength - (out.byteLength % 4)));
+  const resp = runStream(model.binary, stream, opts.trace ? ['--trace', opts.trace] : []).words;
   const parts = splitResponses(cmds, resp, 'simulation');
 
   const result: XnorSimResult = {
