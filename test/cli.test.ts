@@ -1,22 +1,18 @@
 /**
  * The `hwgen` CLI end to end, as a user runs it: a separate process on real files, numpy on the other side.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPython } from './helpers/python.js';
+import { runHwgen } from './helpers/cli.js';
 import { readBundle } from '../src/model/bundle.js';
 import { bundleForward, quantizeInput } from '../src/golden/eie.js';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'hwgen.js');
 let dir: string;
 
-function hwgen(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const hwgen = (...args: string[]) => runHwgen(dir, args);
 
 /** A two-layer net saved by numpy as NAME.weight / NAME.bias. */
 const MAKE_NET = `

@@ -4,7 +4,6 @@
  * sign, max-pool as OR, PyTorch's cross-correlation and (c, y, x) flattening) — which checks every layout
  * convention between the frameworks and the hardware's channel-fastest feature maps.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +14,8 @@ import { readAnyBundle } from '../src/model/bundle.js';
 import { isBinaryBundle, type BinaryBundle } from '../src/model/types.js';
 import { encodeBundle } from '../src/model/bundle.js';
 import { runPython } from './helpers/python.js';
+import { runHwgen } from './helpers/cli.js';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'hwgen.js');
 let dir: string;
 
 const NET = `
@@ -88,10 +87,7 @@ print(json.dumps({'x': xs.tolist(), 'y': [xnor_net(x).tolist() for x in xs]}))
 
 let ref: { x: number[][][][]; y: number[][] };
 
-function hwgen(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const hwgen = (...args: string[]) => runHwgen(dir, args);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'hwgen-conv-'));
