@@ -46,7 +46,7 @@ describe('EIE engine under Verilator equals the golden model', () => {
   for (const pes of [1, 2, 4, 8, 16]) {
     it(`random MLPs, N = ${pes}`, () => {
       const c = config(pes);
-      for (let seed = 1; seed <= 6; seed++) {
+      for (let seed = 1; seed <= 40; seed++) {
         const r = rng(pes * 100 + seed);
         const depth = randInt(r, 1, 3);
         // sizes not divisible by N, and single layers
