@@ -45,7 +45,7 @@ const HARNESS = join(PACKAGE_ROOT, 'sim', 'stream_harness.cpp');
 export function buildModel(spec: ModelSpec): BuiltModel {
   const version = requireTool('verilator', 'verilator');
   requireTool('g++', 'build-essential');
-  const flags = ['--cc', '--exe', '--build', '-j', '2', '-O3', '--x-assign', 'fast', '--x-initial', 'fast', '-Wall',
+  const flags = ['--cc', '--exe', '--build', '-j', '2', '-O3', '--x-assign', 'unique', '--x-initial', 'unique', '-Wall',
     '--top-module', spec.top, ...(spec.trace ? ['--trace-fst'] : [])];
   const h = createHash('sha256');
   h.update(version).update(JSON.stringify(flags)).update(readFileSync(HARNESS));
@@ -91,7 +91,12 @@ export function buildModel(spec: ModelSpec): BuiltModel {
 /** Feeds command words to a built stream model; returns its response words and the cycles it ran. */
 export function runStream(binary: string, words: Uint32Array, extraArgs: string[] = []): { words: Uint32Array; cycles: number; seconds: number } {
   const t0 = performance.now();
-  const r = spawnSync(binary, extraArgs, { input: Buffer.from(words.buffer, words.byteOffset, words.byteLength), maxBuffer: 1 << 30 });
+  // Registers start random (seeded by the stream, so a run reproduces): a design that relies on an unreset
+  // register fails here instead of on a board.
+  let seed = 1;
+  for (let i = 0; i < words.length; i += 97) seed = (Math.imul(seed, 31) + words[i]) >>> 0;
+  const args = ['+verilator+rand+reset+2', `+verilator+seed+${(seed % 2147483646) + 1}`, ...extraArgs];
+  const r = spawnSync(binary, args, { input: Buffer.from(words.buffer, words.byteOffset, words.byteLength), maxBuffer: 1 << 30 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new HwgenError(`the simulator failed (exit ${r.status}): ${r.stderr.toString().trim()}`);
   const out = r.stdout;
