@@ -12,6 +12,8 @@ export class StreamProcess {
   private waiter?: () => void;
   private exited?: string;
   private stderr = '';
+  /** Resolves with the exit code once the process ended and its output streams closed. */
+  private readonly closed: Promise<number | null>;
 
   constructor(binary: string, args: string[] = []) {
     this.child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -20,6 +22,7 @@ export class StreamProcess {
       this.buffered = Buffer.concat([this.buffered, d]);
       this.waiter?.();
     });
+    this.closed = new Promise((resolve) => this.child.on('close', resolve));
     this.child.on('exit', (code) => {
       this.exited = `the simulator exited (code ${code}) ${this.stderr.trim()}`;
       this.waiter?.();
@@ -41,8 +44,7 @@ export class StreamProcess {
   /** Ends the input and waits for the model to finish; returns the cycles it simulated. */
   async close(): Promise<number> {
     this.child.stdin.end();
-    // 'close' comes after the output streams end, so the harness's last stderr line is in.
-    const code = await new Promise<number | null>((resolve) => this.child.on('close', resolve));
+    const code = await this.closed;
     if (code !== 0) throw new HwgenError(`the simulator exited with code ${code}: ${this.stderr.trim()}`);
     return Number(/cycles (\d+)/.exec(this.stderr)?.[1] ?? 0);
   }
