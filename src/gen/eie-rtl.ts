@@ -77,7 +77,6 @@ function context(c: EieConfig) {
     ACT_BUF: 2 ** (w.ACT_AW + 1),
     // expressions
     colToPtr: resize('bc_col', w.COL_W, w.PTR_AW),
-    qUsed: `{1'b0, q_count} + {${w.Q_CW}'d0, p1_valid} - {${w.Q_CW}'d0, q_pop && q_valid}`,
     spmWordAddr: `s1_cur[${w.SPM_AW + w.LANE_W - 1}:${w.LANE_W}]`,
     laneOffset: w.LANE_W ? `s2_lane * ${w.ENT_W}` : '0',
     zToRow: resize('ent_z', w.Z_W, w.ACT_AW),
