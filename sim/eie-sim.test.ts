@@ -132,11 +132,13 @@ describe('EIE simulation extras', () => {
   });
 });
 
+/** A status word's fields. */
+const status = (w: number) => ({ op: w >>> 24, status: (w >>> 16) & 0xff, count: w & 0xffff });
+
 describe('EIE command decoder', () => {
   const pes = 2;
   const c = config(pes);
   const model = () => buildModel({ files: renderEie(c), top: 'eie_top' });
-  const status = (w: number) => ({ op: w >>> 24, status: (w >>> 16) & 0xff, count: w & 0xffff });
 
   it('answers every command with a status word and stays in step after bad ones', () => {
     const words = [
@@ -182,5 +184,44 @@ describe('EIE command decoder', () => {
     const y = Int32Array.from(out.subarray(at + 4, at + 4 + 9), (v) => v | 0);
     expect(status(out[at + 3])).toEqual({ op: OP.READ, status: STATUS.OK, count: 9 });
     expect(y).toEqual(bundleForward(bundle, x)[0]);
+  });
+});
+
+describe('EIE command decoder under random commands', () => {
+  it('answers every command of random streams (bad opcodes, memories, bursts, garbage layers) and never wedges', () => {
+    const c = config(4);
+    const binary = buildModel({ files: renderEie(c), top: 'eie_top' }).binary;
+    const w = eieWidths(c);
+    const itemWords = (mem: number) => (mem === MEM.SPMAT ? w.SPM_WORDS : mem === MEM.BIAS ? w.BIAS_WORDS : 1);
+    for (let seed = 1; seed <= 8; seed++) {
+      const r = rng(seed * 7919);
+      const words: number[] = [];
+      const ops: number[] = [];
+      let runs = 0;
+      for (let n = 0; n < 60; n++) {
+        const pick = r();
+        const op = pick < 0.05 ? randInt(r, 5, 255) : [OP.NOP, OP.WRITE, OP.READ, OP.RUN, OP.STATS][randInt(r, 0, 4)];
+        if (op === OP.RUN && runs++ >= 2) continue; // garbage layers can take many cycles: a few per stream
+        const mem = r() < 0.8 ? randInt(r, 1, 6) : randInt(r, 0, 255);
+        const count = op === OP.RUN ? randInt(r, 0, c.maxLayers + 1) : randInt(r, 0, 40);
+        ops.push(op);
+        words.push(header(op, mem, count));
+        if (op === OP.WRITE || op === OP.READ) {
+          const pe = r() < 0.1 ? ALL_PES : randInt(r, 0, 5);
+          words.push(addressWord(pe, r() < 0.2 ? randInt(r, 0, 0xffffff) : randInt(r, 0, 64)));
+        }
+        if (op === OP.WRITE) for (let k = 0; k < count * itemWords(mem); k++) words.push(Math.floor(r() * 2 ** 32));
+      }
+      const out = runStream(binary, Uint32Array.from(words)).words;
+      // Walk the answers: one status word per command, in order, then the data words it announces.
+      let at = 0;
+      for (const op of ops) {
+        const st = status(out[at]);
+        expect(st.op, `seed ${seed}`).toBe(op);
+        expect([STATUS.OK, STATUS.BAD_OPCODE, STATUS.BAD_MEM, STATUS.BAD_ADDR]).toContain(st.status);
+        at += 1 + st.count;
+      }
+      expect(at).toBe(out.length);
+    }
   });
 });
