@@ -166,6 +166,10 @@ function context(c: XnorConfig) {
     BUF_DEPTH: 2 ** (w.BUF_AW + 1),
     IN_DEPTH: 2 ** w.IN_AW,
     SC_DEPTH: 2 ** w.SC_AW,
+    // what a burst may cover: the host's half of the binary buffers, BWN elements over B lanes, scores over P PEs
+    BUF_HALF: 2 ** w.BUF_AW,
+    IN_ELEMS: 2 ** w.IN_AW * w.B,
+    SC_ELEMS: 2 ** w.SC_AW * c.pe,
     // expressions
     allOnesS: `{${c.simd}{1'b1}}`,
     allOnesB: `{${w.B}{1'b1}}`,
