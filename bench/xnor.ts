@@ -19,8 +19,8 @@ const NUMERIC = { actBits: 8, actFrac: 4, weightBits: 16, accBits: 32 };
  * FINN (Umuroglu et al., "FINN: A Framework for Fast, Scalable Binarized Neural Network Inference", FPGA'17,
  * arXiv:1612.07119). The abstract states: up to 12.3 M classifications/s at 0.31 µs latency on MNIST (SFC-max)
  * and 21906 classifications/s on CIFAR-10 / SVHN (CNV-max), on a ZC706 under 25 W. The throughput and LUT
- * figures below are those of the paper's results table as recalled here (ZC706, 200 MHz); they could not be
- * re-read from the stored copy, so check them against the paper before quoting them.
+ * figures below are from the paper's results table as remembered (ZC706, 200 MHz), not re-read against it:
+ * check them against Table 2 of the paper before quoting them.
  */
 const FINN = [
   { design: 'SFC-max', tops: 8.265, luts: 91131 },
