@@ -7,6 +7,7 @@ set -euo pipefail
 APT_PACKAGES=(
   build-essential   # g++ and make: Verilator compiles models with them
   verilator         # RTL simulation and lint
+  zlib1g-dev        # zlib.h: Verilator's FST waveform writer compiles against it
   yosys             # synthesis and resource estimates
   nextpnr-ice40     # iCE40 place and route
   fpga-icestorm     # icepack, icetime
@@ -31,6 +32,13 @@ if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   "${SUDO[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Node itself is not Debian's (bookworm ships 18): hwgen needs 20 or later from the machine or nodejs.org.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ((node_major < 20)); then
+  echo "install-deps: hwgen needs Node.js 20 or later with npm (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
 fi
 
 cd "$(dirname "$0")/.."
