@@ -8,6 +8,7 @@
  */
 import { encodeCsc } from '../src/compress/csc.js';
 import { configHash, validateConfig, bundleNeeds, type EieConfig } from '../src/gen/eie-config.js';
+import { pow2AtLeast } from '../src/gen/config-fields.js';
 import type { Bundle, EieLayer } from '../src/model/types.js';
 import { DEFAULT_NUMERIC } from '../src/model/types.js';
 import { simulateEie } from '../sim/eie-sim.js';
@@ -78,9 +79,8 @@ function work(layer: EieLayer, x: Int32Array) {
 }
 
 function configFor(bundles: Bundle[], pes: number, fifoDepth: number): EieConfig {
-  const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(2, n)));
   const needs = bundles.map(bundleNeeds);
-  const max = (f: (n: (typeof needs)[number]) => number) => pow2(Math.max(...needs.map(f)));
+  const max = (f: (n: (typeof needs)[number]) => number) => pow2AtLeast(Math.max(...needs.map(f)));
   return validateConfig(
     {
       ...DEFAULT_NUMERIC, pes, vBits: 4, zBits: 4, fifoDepth, entriesPerWord: 8,

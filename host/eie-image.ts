@@ -1,11 +1,9 @@
 import { localRows } from '../src/compress/csc.js';
 import { checkBundleFits, type EieConfig } from '../src/gen/eie-config.js';
 import { eieWidths } from '../src/gen/eie-rtl.js';
-import {
-  ALL_PES, FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, MAX_BURST, MEM, OP, STATS_FIELDS, STATUS, addressWord, header,
-} from '../src/gen/commands.js';
-import { HwgenError } from '../src/errors.js';
+import { ALL_PES, FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, MEM, STATS_FIELDS } from '../src/gen/commands.js';
 import type { Bundle } from '../src/model/types.js';
+import { readWalking, statsCommand, toWords, writeCommands as write, type Command } from './commands.js';
 
 /**
  * The command words that put a bundle into an EIE engine and run it: the one encoding the simulator, the
@@ -13,41 +11,6 @@ import type { Bundle } from '../src/model/types.js';
  * previous layer's (cols + 1 each), its entries follow the previous layer's entries, its biases follow the
  * previous layer's local rows.
  */
-export interface Command {
-  words: number[];
-  /** Data words the response carries after its status word. */
-  respWords: number;
-  op: number;
-}
-
-function write(mem: number, pe: number, addr: number, items: number[][]): Command[] {
-  const cmds: Command[] = [];
-  for (let at = 0; at < items.length; at += MAX_BURST) {
-    const chunk = items.slice(at, at + MAX_BURST);
-    cmds.push({
-      op: OP.WRITE,
-      respWords: 0,
-      words: [header(OP.WRITE, MEM[memName(mem)], chunk.length), addressWord(pe, addr + at), ...chunk.flat()],
-    });
-  }
-  return cmds;
-}
-
-function memName(mem: number): keyof typeof MEM {
-  return (Object.keys(MEM) as (keyof typeof MEM)[]).find((k) => MEM[k] === mem)!;
-}
-
-/** Splits a value of `bits` bits (two's complement) into little-endian 32-bit words. */
-function toWords(value: number, bits: number): number[] {
-  const n = Math.ceil(bits / 32);
-  let v = BigInt.asUintN(bits, BigInt(value));
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    out.push(Number(v & 0xffffffffn));
-    v >>= 32n;
-  }
-  return out;
-}
 
 /** Where each layer lives in every PE's memories. */
 export function layerPlacement(bundle: Bundle) {
@@ -107,59 +70,24 @@ export function loadCommands(bundle: Bundle, c: EieConfig): Command[] {
 /** Packs entries (v | z << vBits) `perWord` to an SRAM word, lane 0 in the low bits, as 32-bit words. */
 function packEntries(entries: number[], perWord: number, entW: number): number[][] {
   const words: number[][] = [];
-  const streamWords = Math.ceil((perWord * entW) / 32);
   for (let at = 0; at < entries.length; at += perWord) {
     let v = 0n;
     for (let lane = 0; lane < perWord && at + lane < entries.length; lane++) v |= BigInt(entries[at + lane]) << BigInt(lane * entW);
-    const out: number[] = [];
-    for (let i = 0; i < streamWords; i++) out.push(Number((v >> BigInt(32 * i)) & 0xffffffffn));
-    words.push(out);
+    words.push(toWords(v, perWord * entW));
   }
   return words;
 }
 
-/** Writes an input vector (activation integers) into the source buffer: one burst, PEs walking first. */
+/** Writes an input vector (activation integers) into the source buffer: PEs walking first. */
 export function inputCommands(x: Int32Array, c: EieConfig): Command[] {
-  const cmds: Command[] = [];
-  for (let at = 0; at < x.length; at += MAX_BURST) {
-    const chunk = Array.from(x.subarray(at, at + MAX_BURST), (v) => [v >>> 0]);
-    cmds.push(...write(MEM.ACT, at % c.pes, Math.floor(at / c.pes), chunk));
-  }
-  return cmds;
-}
-
-export function runCommand(layers: number): Command {
-  return { op: OP.RUN, respWords: 1, words: [header(OP.RUN, 0, layers)] };
+  return write(MEM.ACT, 0, 0, Array.from(x, (v) => [v >>> 0]), c.pes);
 }
 
 /** Reads `n` result activations; the response's words are sign-extended activations. */
 export function readCommands(n: number, c: EieConfig): Command[] {
-  const cmds: Command[] = [];
-  for (let at = 0; at < n; at += MAX_BURST) {
-    const count = Math.min(MAX_BURST, n - at);
-    cmds.push({ op: OP.READ, respWords: count, words: [header(OP.READ, MEM.ACT, count), addressWord(at % c.pes, Math.floor(at / c.pes))] });
-  }
-  return cmds;
+  return readWalking(MEM.ACT, n, c.pes);
 }
 
-export function statsCommand(c: EieConfig): Command {
-  return { op: OP.STATS, respWords: STATS_FIELDS.length + 2 ** eieWidths(c).L_W, words: [header(OP.STATS, 0, 0)] };
-}
-
-/** Splits a response stream by the commands that caused it, checking every status word. */
-export function splitResponses(cmds: Command[], resp: Uint32Array, where: string): Uint32Array[] {
-  const out: Uint32Array[] = [];
-  let at = 0;
-  for (const [i, cmd] of cmds.entries()) {
-    if (at >= resp.length) throw new HwgenError(`${where}: the engine answered ${i} of ${cmds.length} commands, then stopped`);
-    const st = resp[at];
-    const [op, status, count] = [st >>> 24, (st >>> 16) & 0xff, st & 0xffff];
-    if (op !== cmd.op || status !== STATUS.OK || count !== cmd.respWords) {
-      throw new HwgenError(`${where}: command ${i} (op ${cmd.op}) got status word 0x${st.toString(16)} (op ${op}, status ${status}, ${count} words)`);
-    }
-    out.push(resp.subarray(at + 1, at + 1 + count));
-    at += 1 + count;
-  }
-  if (at !== resp.length) throw new HwgenError(`${where}: ${resp.length - at} response words beyond the last command's`);
-  return out;
+export function eieStatsCommand(c: EieConfig): Command {
+  return statsCommand(STATS_FIELDS.length + 2 ** eieWidths(c).L_W);
 }

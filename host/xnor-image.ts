@@ -6,7 +6,7 @@ import { checkXnorFits, xnorGeometry, type XnorConfig, type XnorGeometry } from 
 import { xnorWidths } from '../src/gen/xnor-rtl.js';
 import { getBit, rowBytes, scoreShift } from '../src/golden/xnor.js';
 import type { BinaryBundle, XnorLayer } from '../src/model/types.js';
-import type { Command } from './eie-image.js';
+import { readWalking, statsCommand, toWords, writeCommands as write, type Command } from './commands.js';
 import { HwgenError } from '../src/errors.js';
 
 /**
@@ -17,28 +17,6 @@ import { HwgenError } from '../src/errors.js';
  * feature map are padded alike: every pixel's C channels (a kernel pixel's, for a row) start a new
  * ceil(C/lanes)-word slot, so channel c of pixel p is bit p·ceil(C/lanes)·lanes + c (lanes = S, or B for BWN).
  */
-
-function write(mem: number, pe: number, addr: number, items: number[][], walking = false, lanes = 1): Command[] {
-  const cmds: Command[] = [];
-  for (let at = 0; at < items.length; at += MAX_BURST) {
-    const chunk = items.slice(at, at + MAX_BURST);
-    // A walking burst (MEM.ACT) starts at element `at`: lane at mod lanes, word at div lanes.
-    const where = walking ? addressWord(at % lanes, Math.floor(at / lanes)) : addressWord(pe, addr + at);
-    cmds.push({ op: OP.WRITE, respWords: 0, words: [header(OP.WRITE, mem, chunk.length), where, ...chunk.flat()] });
-  }
-  return cmds;
-}
-
-/** A value of `bits` bits (two's complement) as `words` little-endian 32-bit words. */
-function toWords(value: bigint, bits: number, words: number): number[] {
-  let v = BigInt.asUintN(bits, value);
-  const out: number[] = [];
-  for (let i = 0; i < words; i++) {
-    out.push(Number(v & 0xffffffffn));
-    v >>= 32n;
-  }
-  return out;
-}
 
 /** Bits [from, from + n) of a packed array as 32-bit words, lane 0 in bit 0 of word 0 (bits past `limit` are 0). */
 function bitsToWords(bytes: Uint8Array, from: number, n: number, limit: number, words: number): number[] {
@@ -151,7 +129,7 @@ export function xnorInputCommands(b: BinaryBundle, x: Int32Array, c: XnorConfig)
   if (b.layers[0].input === 'fixed') {
     const v = new Array<number>(n).fill(0);
     x.forEach((e, k) => (v[paddedIndex(k, g.channels, g.pixWords, g.lanes)] = e));
-    return write(MEM.ACT, 0, 0, v.map((e) => [e >>> 0]), true, c.bwnLanes);
+    return write(MEM.ACT, 0, 0, v.map((e) => [e >>> 0]), c.bwnLanes);
   }
   const w = xnorWidths(c);
   const packed = new Uint8Array(rowBytes(n));
@@ -164,22 +142,12 @@ export function xnorInputCommands(b: BinaryBundle, x: Int32Array, c: XnorConfig)
   return write(MEM.XBITS, 0, 0, items);
 }
 
-export function xnorRunCommand(layers: number): Command {
-  return { op: OP.RUN, respWords: 1, words: [header(OP.RUN, 0, layers)] };
-}
-
 /** Reads the last layer's output: its scores (MEM.ACT, walking PEs) or its bit map (MEM.XBITS, S-bit words). */
 export function xnorReadCommands(b: BinaryBundle, c: XnorConfig): Command[] {
   const last = b.layers[b.layers.length - 1];
   const n = last.rows;
   const cmds: Command[] = [];
-  if (last.output === 'scores') {
-    for (let at = 0; at < n; at += MAX_BURST) {
-      const count = Math.min(MAX_BURST, n - at);
-      cmds.push({ op: OP.READ, respWords: count, words: [header(OP.READ, MEM.ACT, count), addressWord(at % c.pe, Math.floor(at / c.pe))] });
-    }
-    return cmds;
-  }
+  if (last.output === 'scores') return readWalking(MEM.ACT, n, c.pe);
   const iw = xnorWidths(c).ITEM_WORDS;
   const items = xnorGeometry(b, c.pe, c.simd, c.bwnLanes || 1)[b.layers.length - 1].outWords;
   const per = Math.floor(MAX_BURST / iw);
@@ -205,5 +173,5 @@ export function xnorDecodeOutput(b: BinaryBundle, c: XnorConfig, words: Uint32Ar
 }
 
 export function xnorStatsCommand(c: XnorConfig): Command {
-  return { op: OP.STATS, respWords: XNOR_STATS_FIELDS.length + 2 ** xnorWidths(c).L_W, words: [header(OP.STATS, 0, 0)] };
+  return statsCommand(XNOR_STATS_FIELDS.length + 2 ** xnorWidths(c).L_W);
 }

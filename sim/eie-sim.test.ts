@@ -10,8 +10,10 @@ import type { Bundle, FloatLayer, NumericFormat } from '../src/model/types.js';
 import { simulateEie } from './eie-sim.js';
 import { buildModel, runStream } from './verilator.js';
 import { renderEie, eieWidths } from '../src/gen/eie-rtl.js';
-import { ALL_PES, MEM, OP, STATUS, addressWord, header } from '../src/gen/commands.js';
-import { inputCommands, loadCommands, readCommands, runCommand } from '../host/eie-image.js';
+import { ALL_PES, MEM, OP, STATUS, addressWord, header, parseStatus } from '../src/gen/commands.js';
+import { expectEveryCommandAnswered, randomCommands } from '../test/helpers/command-streams.js';
+import { inputCommands, loadCommands, readCommands } from '../host/eie-image.js';
+import { runCommand } from '../host/commands.js';
 
 const NUMERIC: NumericFormat = { actBits: 16, actFrac: 8, weightBits: 16, accBits: 32 };
 
@@ -132,9 +134,6 @@ describe('EIE simulation extras', () => {
   });
 });
 
-/** A status word's fields. */
-const status = (w: number) => ({ op: w >>> 24, status: (w >>> 16) & 0xff, count: w & 0xffff });
-
 describe('EIE command decoder', () => {
   const pes = 2;
   const c = config(pes);
@@ -153,7 +152,7 @@ describe('EIE command decoder', () => {
       header(OP.NOP, 0, 0),
     ];
     const res = runStream(model().binary, Uint32Array.from(words));
-    expect(Array.from(res.words, status)).toEqual([
+    expect(Array.from(res.words, (w) => parseStatus(w))).toEqual([
       { op: 0x7e, status: STATUS.BAD_OPCODE, count: 0 },
       { op: OP.NOP, status: STATUS.OK, count: 0 },
       { op: OP.WRITE, status: STATUS.BAD_MEM, count: 0 },
@@ -179,10 +178,10 @@ describe('EIE command decoder', () => {
     const before = cmds.length;
     let at = 0;
     for (let i = 0; i < before; i++) at += 1 + (out[at] & 0xffff);
-    expect(status(out[at])).toEqual({ op: OP.WRITE, status: STATUS.BAD_ADDR, count: 0 });
-    expect(status(out[at + 1])).toEqual({ op: OP.RUN, status: STATUS.OK, count: 1 });
+    expect(parseStatus(out[at])).toEqual({ op: OP.WRITE, status: STATUS.BAD_ADDR, count: 0 });
+    expect(parseStatus(out[at + 1])).toEqual({ op: OP.RUN, status: STATUS.OK, count: 1 });
     const y = Int32Array.from(out.subarray(at + 4, at + 4 + 9), (v) => v | 0);
-    expect(status(out[at + 3])).toEqual({ op: OP.READ, status: STATUS.OK, count: 9 });
+    expect(parseStatus(out[at + 3])).toEqual({ op: OP.READ, status: STATUS.OK, count: 9 });
     expect(y).toEqual(bundleForward(bundle, x)[0]);
   });
 });
@@ -195,33 +194,11 @@ describe('EIE command decoder under random commands', () => {
     const itemWords = (mem: number) => (mem === MEM.SPMAT ? w.SPM_WORDS : mem === MEM.BIAS ? w.BIAS_WORDS : 1);
     for (let seed = 1; seed <= 8; seed++) {
       const r = rng(seed * 7919);
-      const words: number[] = [];
-      const ops: number[] = [];
       let runs = 0;
-      for (let n = 0; n < 60; n++) {
-        const pick = r();
-        const op = pick < 0.05 ? randInt(r, 5, 255) : [OP.NOP, OP.WRITE, OP.READ, OP.RUN, OP.STATS][randInt(r, 0, 4)];
-        if (op === OP.RUN && runs++ >= 2) continue; // garbage layers can take many cycles: a few per stream
-        const mem = r() < 0.8 ? randInt(r, 1, 6) : randInt(r, 0, 255);
-        const count = op === OP.RUN ? randInt(r, 0, c.maxLayers + 1) : randInt(r, 0, 40);
-        ops.push(op);
-        words.push(header(op, mem, count));
-        if (op === OP.WRITE || op === OP.READ) {
-          const pe = r() < 0.1 ? ALL_PES : randInt(r, 0, 5);
-          words.push(addressWord(pe, r() < 0.2 ? randInt(r, 0, 0xffffff) : randInt(r, 0, 64)));
-        }
-        if (op === OP.WRITE) for (let k = 0; k < count * itemWords(mem); k++) words.push(Math.floor(r() * 2 ** 32));
-      }
-      const out = runStream(binary, Uint32Array.from(words)).words;
-      // Walk the answers: one status word per command, in order, then the data words it announces.
-      let at = 0;
-      for (const op of ops) {
-        const st = status(out[at]);
-        expect(st.op, `seed ${seed}`).toBe(op);
-        expect([STATUS.OK, STATUS.BAD_OPCODE, STATUS.BAD_MEM, STATUS.BAD_ADDR]).toContain(st.status);
-        at += 1 + st.count;
-      }
-      expect(at).toBe(out.length);
+      // garbage layers can take many cycles: a few RUNs per stream
+      const runCount = () => (runs++ < 2 ? randInt(r, 0, c.maxLayers + 1) : undefined);
+      const { words, ops } = randomCommands(r, { mems: [1, 2, 3, 4, 5, 6], itemWords, maxCount: 40, runCount });
+      expectEveryCommandAnswered(runStream(binary, Uint32Array.from(words)).words, ops, `seed ${seed}`);
     }
   });
 });

@@ -4,9 +4,9 @@ import { configForBundle, type EieConfig } from '../src/gen/eie-config.js';
 import { renderEie } from '../src/gen/eie-rtl.js';
 import type { Bundle } from '../src/model/types.js';
 import { STATS_FIELDS } from '../src/gen/commands.js';
-import {
-  inputCommands, loadCommands, readCommands, runCommand, splitResponses, statsCommand, type Command,
-} from '../host/eie-image.js';
+import { eieStatsCommand, inputCommands, loadCommands, readCommands } from '../host/eie-image.js';
+import { joinData, runCommand, splitResponses, type Command } from '../host/commands.js';
+import { goldenVerdict, type GoldenVerdict } from './golden-verdict.js';
 import { buildModel, runStream } from './verilator.js';
 
 export interface SimOptions {
@@ -29,7 +29,7 @@ export interface SimResult {
   broadcasts: number[];
   stalls: number[];
   /** Whether every output equals the golden model's, and the first mismatch if not. */
-  golden: { match: boolean; firstMismatch?: { input: number; index: number; rtl: number; golden: number } };
+  golden: GoldenVerdict;
   build: { cached: boolean; seconds: number };
   /** Simulated cycles per wall-clock second. */
   cyclesPerSecond: number;
@@ -42,55 +42,35 @@ export function simulateEie(bundle: Bundle, inputs: Int32Array[], opts: SimOptio
   const layers = bundle.layers.length;
   const outLen = bundle.layers[layers - 1].rows;
 
-  const cmds: Command[] = [...loadCommands(bundle, config), statsCommand(config)];
-  const perInput: number[] = [];
+  const reads = readCommands(outLen, config);
+  const stats = eieStatsCommand(config);
+  const cmds: Command[] = [...loadCommands(bundle, config), stats];
+  const loadStatsAt = cmds.length - 1;
+  const runAt: number[] = [];
   for (const x of inputs) {
     if (x.length !== bundle.layers[0].cols) {
-      throw new HwgenError(`input ${perInput.length} has ${x.length} values; the first layer takes ${bundle.layers[0].cols}`);
+      throw new HwgenError(`input ${runAt.length} has ${x.length} values; the first layer takes ${bundle.layers[0].cols}`);
     }
-    perInput.push(cmds.length);
-    cmds.push(...inputCommands(x, config), runCommand(layers), ...readCommands(outLen, config), statsCommand(config));
+    cmds.push(...inputCommands(x, config));
+    runAt.push(cmds.length);
+    cmds.push(runCommand(layers), ...reads, stats);
   }
-  const stream = new Uint32Array(cmds.flatMap((c) => c.words));
-  const run = runStream(model.binary, stream, opts.trace ? ['--trace', opts.trace] : []);
+  const run = runStream(model.binary, new Uint32Array(cmds.flatMap((c) => c.words)), opts.trace ? ['--trace', opts.trace] : []);
   const parts = splitResponses(cmds, run.words, 'simulation');
-
-  const statsAt = (i: number) => parts[i];
-  const loadStats = statsAt(perInput.length ? perInput[0] - 1 : cmds.length - 1);
-  const result: SimResult = {
+  // The answers of inference n: RUN at runAt[n], then the reads, then STATS.
+  const outputs = runAt.map((at) => Int32Array.from(joinData(parts.slice(at + 1, at + 1 + reads.length)), (w) => w | 0));
+  const statsOf = runAt.map((at) => parts[at + 1 + reads.length]);
+  const field = (f: (typeof STATS_FIELDS)[number]) => STATS_FIELDS.indexOf(f);
+  return {
     config,
-    outputs: [],
-    cycles: [],
-    loadCycles: loadStats[0],
-    layerCycles: [],
-    broadcasts: [],
-    stalls: [],
-    golden: { match: true },
+    outputs,
+    cycles: runAt.map((at) => parts[at][0]),
+    loadCycles: parts[loadStatsAt][field('cyclesSinceReset')],
+    layerCycles: statsOf.map((st) => Array.from(st.subarray(STATS_FIELDS.length, STATS_FIELDS.length + layers))),
+    broadcasts: statsOf.map((st) => st[field('broadcasts')]),
+    stalls: statsOf.map((st) => st[field('broadcastStalls')]),
+    golden: goldenVerdict(outputs, (n) => bundleForward(bundle, inputs[n])[layers - 1]),
     build: { cached: model.cached, seconds: model.buildSeconds },
     cyclesPerSecond: run.cycles / run.seconds,
   };
-  const readCount = readCommands(outLen, config).length;
-  const inCount = (x: Int32Array) => inputCommands(x, config).length;
-  inputs.forEach((x, n) => {
-    const runAt = perInput[n] + inCount(x);
-    const y = new Int32Array(outLen);
-    let off = 0;
-    for (let k = 0; k < readCount; k++) {
-      const words = parts[runAt + 1 + k];
-      y.set(Int32Array.from(words, (w) => w | 0), off);
-      off += words.length;
-    }
-    const stats = parts[runAt + 1 + readCount];
-    result.outputs.push(y);
-    result.cycles.push(parts[runAt][0]);
-    result.broadcasts.push(stats[2]);
-    result.stalls.push(stats[3]);
-    result.layerCycles.push(Array.from(stats.subarray(STATS_FIELDS.length, STATS_FIELDS.length + layers)));
-    if (result.golden.match) {
-      const want = bundleForward(bundle, x)[layers - 1];
-      const index = want.findIndex((v, i) => v !== y[i]);
-      if (index >= 0) result.golden = { match: false, firstMismatch: { input: n, index, rtl: y[index], golden: want[index] } };
-    }
-  });
-  return result;
 }

@@ -5,7 +5,8 @@ import { configForBundle } from '../src/gen/eie-config.js';
 import { renderEie } from '../src/gen/eie-rtl.js';
 import { STATUS } from '../src/gen/commands.js';
 import { bundleForward, quantizeInput } from '../src/golden/eie.js';
-import { inputCommands, loadCommands, readCommands, runCommand } from '../host/eie-image.js';
+import { inputCommands, loadCommands, readCommands } from '../host/eie-image.js';
+import { runCommand } from '../host/commands.js';
 import { StreamProcess } from './stream-process.js';
 import { buildModel } from './verilator.js';
 

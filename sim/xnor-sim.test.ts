@@ -3,7 +3,8 @@ import { gaussian, gaussianMatrix, randInt, rng } from '../test/helpers/random.j
 import { binarizeModel } from '../src/compress/binarize.js';
 import { checkXnorFits, layerShape, validateXnorConfig, xnorGeometry, type XnorConfig } from '../src/gen/xnor-config.js';
 import { renderXnor, xnorWidths } from '../src/gen/xnor-rtl.js';
-import { ALL_PES, MEM, OP, STATUS, addressWord, header } from '../src/gen/commands.js';
+import { ALL_PES, MEM, OP, STATUS, addressWord, header, parseStatus } from '../src/gen/commands.js';
+import { expectEveryCommandAnswered, randomCommands } from '../test/helpers/command-streams.js';
 import { convGeometry, layerInputs } from '../src/golden/xnor.js';
 import type { BatchNorm, BinaryBundle, FloatLayer, NumericFormat } from '../src/model/types.js';
 import { simulateXnor } from './xnor-sim.js';
@@ -316,7 +317,6 @@ describe('XNOR RTL is clean', () => {
 });
 
 describe('XNOR command decoder', () => {
-  const status = (w: number) => ({ op: w >>> 24, status: (w >>> 16) & 0xff, count: w & 0xffff });
 
   it('refuses bursts past the end of a memory, PEs that do not exist and too many layers, writing nothing', () => {
     const c = config(4, 32, 4);
@@ -329,7 +329,7 @@ describe('XNOR command decoder', () => {
       header(OP.NOP, 0, 0),
     ];
     const out = runStream(buildModel({ files: renderXnor(c), top: 'xnor_top' }).binary, Uint32Array.from(words)).words;
-    expect(Array.from(out, status)).toEqual([
+    expect(Array.from(out, (w) => parseStatus(w))).toEqual([
       { op: OP.WRITE, status: STATUS.BAD_ADDR, count: 0 },
       { op: OP.WRITE, status: STATUS.BAD_ADDR, count: 0 },
       { op: OP.READ, status: STATUS.BAD_ADDR, count: 0 },
@@ -348,26 +348,9 @@ describe('XNOR command decoder', () => {
     const mems = [MEM.LAYER, MEM.ACT, MEM.XWEIGHT, MEM.XPARAM, MEM.XALPHA, MEM.XBITS];
     for (let seed = 1; seed <= 8; seed++) {
       const r = rng(seed * 104729);
-      const words: number[] = [];
-      const ops: number[] = [];
-      for (let n = 0; n < 60; n++) {
-        const op = r() < 0.05 ? randInt(r, 5, 255) : [OP.NOP, OP.WRITE, OP.READ, OP.RUN, OP.STATS][randInt(r, 0, 4)];
-        const mem = r() < 0.8 ? mems[randInt(r, 0, mems.length - 1)] : randInt(r, 0, 255);
-        const count = op === OP.RUN ? (r() < 0.5 ? 0 : 2 ** Math.ceil(Math.log2(c.maxLayers)) + randInt(r, 1, 3)) : randInt(r, 0, 30);
-        ops.push(op);
-        words.push(header(op, mem, count));
-        if (op === OP.WRITE || op === OP.READ) words.push(addressWord(r() < 0.1 ? ALL_PES : randInt(r, 0, 5), r() < 0.2 ? randInt(r, 0, 0xffffff) : randInt(r, 0, 64)));
-        if (op === OP.WRITE) for (let k = 0; k < count * itemWords(mem); k++) words.push(Math.floor(r() * 2 ** 32));
-      }
-      const out = runStream(binary, Uint32Array.from(words)).words;
-      let at = 0;
-      for (const op of ops) {
-        const st = status(out[at]);
-        expect(st.op, `seed ${seed}`).toBe(op);
-        expect([STATUS.OK, STATUS.BAD_OPCODE, STATUS.BAD_MEM, STATUS.BAD_ADDR]).toContain(st.status);
-        at += 1 + st.count;
-      }
-      expect(at).toBe(out.length);
+      const runCount = () => (r() < 0.5 ? 0 : 2 ** Math.ceil(Math.log2(c.maxLayers)) + randInt(r, 1, 3));
+      const { words, ops } = randomCommands(r, { mems, itemWords, maxCount: 30, runCount });
+      expectEveryCommandAnswered(runStream(binary, Uint32Array.from(words)).words, ops, `seed ${seed}`);
     }
   });
 });

@@ -4,10 +4,9 @@ import { xnorConfigForBundle, type XnorConfig } from '../src/gen/xnor-config.js'
 import { renderXnor } from '../src/gen/xnor-rtl.js';
 import { binaryForward, layerInputs } from '../src/golden/xnor.js';
 import type { BinaryBundle } from '../src/model/types.js';
-import { splitResponses, type Command } from '../host/eie-image.js';
-import {
-  xnorDecodeOutput, xnorInputCommands, xnorLoadCommands, xnorReadCommands, xnorRunCommand, xnorStatsCommand,
-} from '../host/xnor-image.js';
+import { joinData, runCommand, splitResponses, type Command } from '../host/commands.js';
+import { xnorDecodeOutput, xnorInputCommands, xnorLoadCommands, xnorReadCommands, xnorStatsCommand } from '../host/xnor-image.js';
+import { goldenVerdict, type GoldenVerdict } from './golden-verdict.js';
 import { buildModel, runStream } from './verilator.js';
 
 export interface XnorSimOptions {
@@ -25,7 +24,7 @@ export interface XnorSimResult {
   layerCycles: number[][];
   /** Per inference: folds issued. */
   folds: number[];
-  golden: { match: boolean; firstMismatch?: { input: number; index: number; rtl: number; golden: number } };
+  golden: GoldenVerdict;
   build: { cached: boolean; seconds: number };
 }
 
@@ -36,6 +35,7 @@ export function simulateXnor(bundle: BinaryBundle, inputs: Int32Array[], opts: X
   const layers = bundle.layers.length;
   const reads = xnorReadCommands(bundle, config);
 
+  const stats = xnorStatsCommand(config);
   const cmds: Command[] = [...xnorLoadCommands(bundle, config)];
   const runAt: number[] = [];
   for (const x of inputs) {
@@ -44,35 +44,20 @@ export function simulateXnor(bundle: BinaryBundle, inputs: Int32Array[], opts: X
     }
     cmds.push(...xnorInputCommands(bundle, x, config));
     runAt.push(cmds.length);
-    cmds.push(xnorRunCommand(layers), ...reads, xnorStatsCommand(config));
+    cmds.push(runCommand(layers), ...reads, stats);
   }
-  const stream = new Uint32Array(cmds.flatMap((c) => c.words));
-  const resp = runStream(model.binary, stream, opts.trace ? ['--trace', opts.trace] : []).words;
+  const resp = runStream(model.binary, new Uint32Array(cmds.flatMap((c) => c.words)), opts.trace ? ['--trace', opts.trace] : []).words;
   const parts = splitResponses(cmds, resp, 'simulation');
-
-  const result: XnorSimResult = {
-    config, outputs: [], cycles: [], layerCycles: [], folds: [], golden: { match: true },
+  // The answers of inference n: RUN at runAt[n], then the reads, then STATS.
+  const outputs = runAt.map((at) => xnorDecodeOutput(bundle, config, joinData(parts.slice(at + 1, at + 1 + reads.length))));
+  const statsOf = runAt.map((at) => parts[at + 1 + reads.length]);
+  return {
+    config,
+    outputs,
+    cycles: runAt.map((at) => parts[at][0]),
+    layerCycles: statsOf.map((st) => Array.from(st.subarray(XNOR_STATS_FIELDS.length, XNOR_STATS_FIELDS.length + layers))),
+    folds: statsOf.map((st) => st[XNOR_STATS_FIELDS.indexOf('folds')]),
+    golden: goldenVerdict(outputs, (n) => binaryForward(bundle, inputs[n])[layers - 1]),
     build: { cached: model.cached, seconds: model.buildSeconds },
   };
-  inputs.forEach((x, n) => {
-    const at = runAt[n];
-    const words = new Uint32Array(reads.reduce((s, c) => s + c.respWords, 0));
-    let off = 0;
-    reads.forEach((_, k) => {
-      words.set(parts[at + 1 + k], off);
-      off += parts[at + 1 + k].length;
-    });
-    const y = xnorDecodeOutput(bundle, config, words);
-    const stats = parts[at + 1 + reads.length];
-    result.outputs.push(y);
-    result.cycles.push(parts[at][0]);
-    result.folds.push(stats[2]);
-    result.layerCycles.push(Array.from(stats.subarray(XNOR_STATS_FIELDS.length, XNOR_STATS_FIELDS.length + layers)));
-    if (result.golden.match) {
-      const want = binaryForward(bundle, x)[layers - 1];
-      const index = want.findIndex((v, i) => v !== y[i]);
-      if (index >= 0) result.golden = { match: false, firstMismatch: { input: n, index, rtl: y[index], golden: want[index] } };
-    }
-  });
-  return result;
 }

@@ -59,6 +59,11 @@ export function addressWord(pe: number, addr: number): number {
   return ((pe << 24) | (addr & 0xffffff)) >>> 0;
 }
 
+/** The fields of a status word (the first word of every answer). */
+export function parseStatus(word: number): { op: number; status: number; count: number } {
+  return { op: word >>> 24, status: (word >>> 16) & 0xff, count: word & 0xffff };
+}
+
 /** The words STATS answers with, in order; one compute-cycle count per layer slot follows them. */
 export const STATS_FIELDS = ['cyclesSinceReset', 'runCycles', 'broadcasts', 'broadcastStalls'] as const;
 

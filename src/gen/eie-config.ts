@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { localRows } from '../compress/csc.js';
 import { HwgenError } from '../errors.js';
-import { checkNumeric, checkRange, checkSparse } from '../model/limits.js';
+import { checkNumeric, checkSparse } from '../model/limits.js';
+import { checkLimits, configFields, isPow2, pow2AtLeast } from './config-fields.js';
 import type { Bundle, NumericFormat, SparseFormat } from '../model/types.js';
 
 /**
@@ -42,27 +43,15 @@ const KEYS: (keyof EieConfig)[] = [
 
 /** Checks every field (unknown keys too); `where` names the source for messages. */
 export function validateConfig(raw: unknown, where: string): EieConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new HwgenError(`${where}: the config must be a JSON object`);
-  const obj = raw as Record<string, unknown>;
-  for (const k of Object.keys(obj)) {
-    if (!(KEYS as string[]).includes(k)) throw new HwgenError(`${where}: unknown config key '${k}'; known keys: ${KEYS.join(', ')}`);
-  }
-  for (const k of KEYS) {
-    if (typeof obj[k] !== 'number') throw new HwgenError(`${where}: config key '${k}' is missing or not a number`);
-  }
-  const c = obj as unknown as EieConfig;
+  const c = configFields(raw, KEYS, where) as unknown as EieConfig;
   checkSparse(c, where);
   checkNumeric(c, where);
-  for (const [k, [lo, hi]] of Object.entries(CONFIG_LIMITS)) {
-    const v = c[k as keyof EieConfig];
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new HwgenError(`${where}: ${k} = ${v} is out of range; it must be an integer from ${lo} to ${hi}`);
-  }
-  if ((c.entriesPerWord & (c.entriesPerWord - 1)) !== 0) {
+  checkLimits(c, CONFIG_LIMITS, where);
+  if (!isPow2(c.entriesPerWord)) {
     throw new HwgenError(`${where}: entriesPerWord = ${c.entriesPerWord} must be a power of two (the entry's lane is the low address bits)`);
   }
   if (c.ptrDepth % 2) throw new HwgenError(`${where}: ptrDepth = ${c.ptrDepth} must be even (pointers live in an even and an odd bank)`);
-  checkRange('accBits', c.accBits, where);
-  return Object.fromEntries(KEYS.map((k) => [k, c[k]])) as unknown as EieConfig;
+  return c;
 }
 
 /** Capacities a bundle needs per PE. */
@@ -80,18 +69,17 @@ export function bundleNeeds(bundle: Bundle): Pick<EieConfig, 'spmatWords' | 'ptr
 export function configForBundle(bundle: Bundle, opts: { fifoDepth?: number; entriesPerWord?: number } = {}): EieConfig {
   const need = bundleNeeds(bundle);
   const epw = opts.entriesPerWord ?? 8;
-  const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(2, n)));
   return validateConfig(
     {
       ...bundle.numeric,
       ...bundle.sparse,
       fifoDepth: opts.fifoDepth ?? 8,
       entriesPerWord: epw,
-      spmatWords: pow2(Math.ceil(need.entries / epw)),
-      ptrDepth: pow2(need.ptrDepth),
-      actDepth: pow2(need.actDepth),
-      biasDepth: pow2(need.biasDepth),
-      maxLayers: pow2(need.maxLayers),
+      spmatWords: pow2AtLeast(Math.ceil(need.entries / epw)),
+      ptrDepth: pow2AtLeast(need.ptrDepth),
+      actDepth: pow2AtLeast(need.actDepth),
+      biasDepth: pow2AtLeast(need.biasDepth),
+      maxLayers: pow2AtLeast(need.maxLayers),
     },
     'derived config',
   );

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { HwgenError } from '../errors.js';
 import { convGeometry, layerInputs } from '../golden/xnor.js';
 import { checkNumeric } from '../model/limits.js';
+import { checkLimits, configFields, isPow2, pow2AtLeast } from './config-fields.js';
 import type { BinaryBundle, NumericFormat, XnorLayer } from '../model/types.js';
 
 /**
@@ -57,34 +58,18 @@ const OPTIONAL: Partial<Record<keyof XnorConfig, (c: XnorConfig) => number>> = {
   inWords: (c) => Math.ceil(c.maxCols / Math.max(1, c.bwnLanes)),
 };
 
-const isPow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
-
 export function validateXnorConfig(raw: unknown, where: string): XnorConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new HwgenError(`${where}: the config must be a JSON object`);
-  const obj = raw as Record<string, unknown>;
-  for (const k of Object.keys(obj)) {
-    if (!(KEYS as string[]).includes(k)) throw new HwgenError(`${where}: unknown config key '${k}'; known keys: ${KEYS.join(', ')}`);
-  }
-  for (const k of KEYS) {
-    if (typeof obj[k] !== 'number' && !(k in OPTIONAL && obj[k] === undefined)) throw new HwgenError(`${where}: config key '${k}' is missing or not a number`);
-  }
-  const c = { ...obj } as unknown as XnorConfig;
+  const c = configFields(raw, KEYS, where, Object.keys(OPTIONAL)) as unknown as XnorConfig;
   for (const [k, f] of Object.entries(OPTIONAL)) if (c[k as keyof XnorConfig] === undefined) (c as unknown as Record<string, number>)[k] = f!(c);
   checkNumeric(c, where);
-  for (const [k, [lo, hi]] of Object.entries(XNOR_CONFIG_LIMITS)) {
-    const v = c[k as keyof XnorConfig];
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new HwgenError(`${where}: ${k} = ${v} is out of range; it must be an integer from ${lo} to ${hi}`);
-  }
+  checkLimits(c, XNOR_CONFIG_LIMITS, where);
   if (!isPow2(c.simd)) throw new HwgenError(`${where}: simd = ${c.simd} must be a power of two (the popcount tree halves it)`);
   if (c.simd % c.pe !== 0) throw new HwgenError(`${where}: simd = ${c.simd} must be a multiple of pe = ${c.pe} (a group's P output bits land in one S-bit word)`);
   if (c.bwnLanes !== 0 && (!isPow2(c.bwnLanes) || c.simd % c.bwnLanes !== 0)) {
     throw new HwgenError(`${where}: bwnLanes = ${c.bwnLanes} must be 0 or a power of two dividing simd = ${c.simd}`);
   }
-  if (c.weightBits > 32) throw new HwgenError(`${where}: weightBits = ${c.weightBits}; α travels in one 32-bit word, so at most 32`);
-  return Object.fromEntries(KEYS.map((k) => [k, c[k]])) as unknown as XnorConfig;
+  return c;
 }
-
-const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(2, n)));
 
 /** Words of S bits per row, folds and groups of a fully-connected layer on a build with P rows and S (or B) lanes. */
 export function layerShape(l: { rows: number; cols: number; input: 'binary' | 'fixed' }, pe: number, simd: number, bwnLanes: number) {
@@ -224,13 +209,13 @@ export function xnorConfigForBundle(b: BinaryBundle, opts: { pe?: number; simd?:
       pe,
       simd,
       bwnLanes: need.needsBwn ? (opts.bwnLanes ?? 4) : 0,
-      maxCols: pow2(Math.max(need.maxCols, need.folds)),
-      maxRows: pow2(need.maxRows),
-      weightDepth: pow2(need.weightDepth),
-      paramDepth: pow2(need.paramDepth),
-      maxLayers: pow2(need.maxLayers),
-      bufWords: pow2(need.bufWords),
-      inWords: pow2(need.inWords),
+      maxCols: pow2AtLeast(Math.max(need.maxCols, need.folds)),
+      maxRows: pow2AtLeast(need.maxRows),
+      weightDepth: pow2AtLeast(need.weightDepth),
+      paramDepth: pow2AtLeast(need.paramDepth),
+      maxLayers: pow2AtLeast(need.maxLayers),
+      bufWords: pow2AtLeast(need.bufWords),
+      inWords: pow2AtLeast(need.inWords),
     },
     'derived config',
   );

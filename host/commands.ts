@@ -1,0 +1,87 @@
+import { HwgenError } from '../src/errors.js';
+import { MAX_BURST, OP, STATUS, addressWord, header, parseStatus } from '../src/gen/commands.js';
+
+/**
+ * Building and answering the engines' word-stream commands (docs/commands.md), whichever engine: the pieces
+ * host/eie-image.ts and host/xnor-image.ts put a bundle together from.
+ */
+export interface Command {
+  words: number[];
+  /** Data words the response carries after its status word. */
+  respWords: number;
+  op: number;
+}
+
+/**
+ * WRITE bursts of `items` (each one or more words) to memory `mem` of PE `pe` from `addr`. With `walk`,
+ * item i goes to lane i mod walk, address i div walk (MEM.ACT vectors spread over PEs or BWN lanes).
+ */
+export function writeCommands(mem: number, pe: number, addr: number, items: number[][], walk?: number): Command[] {
+  const cmds: Command[] = [];
+  for (let at = 0; at < items.length; at += MAX_BURST) {
+    const chunk = items.slice(at, at + MAX_BURST);
+    const where = walk ? addressWord(at % walk, Math.floor(at / walk)) : addressWord(pe, addr + at);
+    cmds.push({ op: OP.WRITE, respWords: 0, words: [header(OP.WRITE, mem, chunk.length), where, ...chunk.flat()] });
+  }
+  return cmds;
+}
+
+/** READ bursts of `n` one-word items spread over `walk` lanes (item i: lane i mod walk, address i div walk). */
+export function readWalking(mem: number, n: number, walk: number): Command[] {
+  const cmds: Command[] = [];
+  for (let at = 0; at < n; at += MAX_BURST) {
+    const count = Math.min(MAX_BURST, n - at);
+    cmds.push({ op: OP.READ, respWords: count, words: [header(OP.READ, mem, count), addressWord(at % walk, Math.floor(at / walk))] });
+  }
+  return cmds;
+}
+
+export function runCommand(layers: number): Command {
+  return { op: OP.RUN, respWords: 1, words: [header(OP.RUN, 0, layers)] };
+}
+
+/** STATS, answered with `words` counters. */
+export function statsCommand(words: number): Command {
+  return { op: OP.STATS, respWords: words, words: [header(OP.STATS, 0, 0)] };
+}
+
+/** A value of `bits` bits (two's complement) as little-endian 32-bit words. */
+export function toWords(value: number | bigint, bits: number, words = Math.ceil(bits / 32)): number[] {
+  let v = BigInt.asUintN(bits, BigInt(value));
+  const out: number[] = [];
+  for (let i = 0; i < words; i++) {
+    out.push(Number(v & 0xffffffffn));
+    v >>= 32n;
+  }
+  return out;
+}
+
+/** Splits a response stream by the commands that caused it, checking every status word. */
+export function splitResponses(cmds: Command[], resp: Uint32Array, where: string): Uint32Array[] {
+  const out: Uint32Array[] = [];
+  let at = 0;
+  for (const [i, cmd] of cmds.entries()) {
+    if (at >= resp.length) throw new HwgenError(`${where}: the engine answered ${i} of ${cmds.length} commands, then stopped`);
+    const st = parseStatus(resp[at]);
+    if (st.op !== cmd.op || st.status !== STATUS.OK || st.count !== cmd.respWords) {
+      throw new HwgenError(
+        `${where}: command ${i} (op ${cmd.op}) got status word 0x${resp[at].toString(16)} (op ${st.op}, status ${st.status}, ${st.count} words)`,
+      );
+    }
+    out.push(resp.subarray(at + 1, at + 1 + st.count));
+    at += 1 + st.count;
+  }
+  if (at !== resp.length) throw new HwgenError(`${where}: ${resp.length - at} response words beyond the last command's`);
+  return out;
+}
+
+/** The data words of several answers, one after another (a result read in several bursts). */
+export function joinData(parts: Uint32Array[]): Uint32Array {
+  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
