@@ -3,8 +3,8 @@
  * 7 series at several PE counts, and yosys + nextpnr-ice40 for a 2-PE engine on an iCE40 HX8K (its Fmax).
  * Usage: npm run bench -- eie-resources [--pes 4,16]
  */
-import { configHash, validateConfig } from '../src/gen/eie-config.js';
-import { renderEie } from '../src/gen/eie-rtl.js';
+import { configHash, validateConfig } from '../src/engines/eie/config.js';
+import { renderEie } from '../src/engines/eie/rtl.js';
 import { placeIce40, synthXilinx } from '../src/gen/synth.js';
 import { DEFAULT_NUMERIC } from '../src/model/types.js';
 

@@ -7,11 +7,11 @@
  * Usage: npm run bench -- eie [--pes 64] [--sweep NT-We] [--only Alex-7]
  */
 import { encodeCsc } from '../src/compress/csc.js';
-import { configHash, validateConfig, bundleNeeds, type EieConfig } from '../src/gen/eie-config.js';
+import { configHash, validateConfig, bundleNeeds, type EieConfig } from '../src/engines/eie/config.js';
 import { pow2AtLeast } from '../src/gen/config-fields.js';
 import type { Bundle, EieLayer } from '../src/model/types.js';
 import { DEFAULT_NUMERIC } from '../src/model/types.js';
-import { simulateEie } from '../sim/eie-sim.js';
+import { simulateEie } from '../host/simulate-eie.js';
 import { argValue } from './args.js';
 
 /** name, inputs, outputs, weight density, activation density (EIE Table III). */

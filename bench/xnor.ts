@@ -6,11 +6,11 @@
  * Usage: npm run bench -- xnor [--k 1024] [--m 1024]
  */
 import { binarizeModel } from '../src/compress/binarize.js';
-import { layerShape, validateXnorConfig, xnorConfigForBundle, xnorGeometry } from '../src/gen/xnor-config.js';
-import { renderXnor } from '../src/gen/xnor-rtl.js';
+import { layerShape, validateXnorConfig, xnorConfigForBundle, xnorGeometry } from '../src/engines/xnor/config.js';
+import { renderXnor } from '../src/engines/xnor/rtl.js';
 import { synthXilinx } from '../src/gen/synth.js';
 import type { FloatLayer } from '../src/model/types.js';
-import { simulateXnor } from '../sim/xnor-sim.js';
+import { simulateXnor } from '../host/simulate-xnor.js';
 import { argValue } from './args.js';
 
 const NUMERIC = { actBits: 8, actFrac: 4, weightBits: 16, accBits: 32 };

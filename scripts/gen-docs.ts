@@ -1,7 +1,7 @@
 /** Writes the documents generated from the one definition of each fact (`npm run docs`). */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commandsMarkdown } from '../src/gen/emit-defs.js';
+import { commandsMarkdown } from '../src/protocol/emit.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 
 writeFileSync(join(PACKAGE_ROOT, 'docs', 'commands.md'), commandsMarkdown());

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianMatrix, rng } from '../test/helpers/random.js';
 import { compressModel } from '../src/compress/compress.js';
-import { configForBundle } from '../src/gen/eie-config.js';
-import { renderEie } from '../src/gen/eie-rtl.js';
-import { STATUS } from '../src/gen/commands.js';
+import { configForBundle } from '../src/engines/eie/config.js';
+import { renderEie } from '../src/engines/eie/rtl.js';
+import { STATUS } from '../src/protocol/command-set.js';
 import { bundleForward, quantizeInput } from '../src/golden/eie.js';
-import { inputCommands, loadCommands, readCommands } from '../host/eie-image.js';
-import { runCommand } from '../host/commands.js';
+import { inputCommands, loadCommands, readCommands } from '../src/engines/eie/image.js';
+import { runCommand } from '../src/protocol/command-words.js';
 import { StreamProcess } from './stream-process.js';
 import { buildModel } from './verilator.js';
 

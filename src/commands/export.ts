@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { writeFileAtomic } from '../atomic.js';
 import { readAnyBundle } from '../model/bundle.js';
 import { encodeNpz } from '../model/npz.js';
-import { exportArrays } from '../model/export.js';
+import { exportArrays } from '../engines/export.js';
 
 interface Args {
   bundle: string;

@@ -3,17 +3,17 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { readFileChecked, writeFileAtomic } from '../atomic.js';
 import { reencodeForPes } from '../compress/reencode.js';
 import { HwgenError } from '../errors.js';
-import { checkBundleFits, configForBundle, configHash, validateConfig, type EieConfig } from '../gen/eie-config.js';
-import { checkXnorFits, validateXnorConfig, xnorConfigForBundle, xnorConfigHash, type XnorConfig } from '../gen/xnor-config.js';
+import { checkBundleFits, configForBundle, configHash, validateConfig, type EieConfig } from '../engines/eie/config.js';
+import { checkXnorFits, validateXnorConfig, xnorConfigForBundle, xnorConfigHash, type XnorConfig } from '../engines/xnor/config.js';
 import { quantizeInput } from '../golden/eie.js';
-import { layerInputs } from '../golden/xnor.js';
+import { layerInputs } from '../model/layout.js';
 import { readAnyBundle } from '../model/bundle.js';
 import { checkRange } from '../model/limits.js';
 import { toFloat64, type NdArray } from '../model/ndarray.js';
 import { encodeNpy, parseNpy } from '../model/npy.js';
 import { isBinaryBundle, type BinaryBundle, type Bundle, type ConvShape, type NumericFormat } from '../model/types.js';
-import { simulateEie } from '../../sim/eie-sim.js';
-import { simulateXnor } from '../../sim/xnor-sim.js';
+import { simulateEie } from '../../host/simulate-eie.js';
+import { simulateXnor } from '../../host/simulate-xnor.js';
 
 interface Args {
   bundle: string;

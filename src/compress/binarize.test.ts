@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gaussian, gaussianMatrix, randInt, rng } from '../../test/helpers/random.js';
-import { binaryForward, thresholdBit, weightRow } from '../golden/xnor.js';
+import { binaryForward, thresholdBit } from '../golden/xnor.js';
+import { weightRow } from '../model/layout.js';
 import type { BatchNorm, FloatLayer, NumericFormat } from '../model/types.js';
 import { binarizeLayer, binarizeModel, foldThreshold } from './binarize.js';
 

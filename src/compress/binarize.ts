@@ -1,6 +1,6 @@
 import { HwgenError } from '../errors.js';
-import { codebookFrac, saturate } from '../golden/fixed.js';
-import { bwnAccRange, convGeometry, packBits, rowBytes } from '../golden/xnor.js';
+import { codebookFrac, saturate } from '../model/fixed.js';
+import { bwnAccRange, convGeometry, packBits, rowBytes } from '../model/layout.js';
 import type { BatchNorm, BinaryBundle, FloatLayer, FloatModel, NumericFormat, XnorLayer } from '../model/types.js';
 
 /**

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianMatrix, randInt, rng } from '../../test/helpers/random.js';
-import { exportArrays } from '../model/export.js';
+import { exportArrays } from '../engines/export.js';
 import type { FloatLayer, FloatModel, NumericFormat } from '../model/types.js';
 import { compressModel } from './compress.js';
-import { localRows } from './csc.js';
+import { localRows } from '../model/layout.js';
 
 const NUMERIC: NumericFormat = { actBits: 16, actFrac: 8, weightBits: 16, accBits: 32 };
 

@@ -1,5 +1,5 @@
 import { HwgenError } from '../errors.js';
-import { codebookFrac, saturate, toFixed } from '../golden/fixed.js';
+import { codebookFrac, saturate, toFixed } from '../model/fixed.js';
 import type { Bundle, EieLayer, FloatLayer, FloatModel, NumericFormat, SparseFormat } from '../model/types.js';
 import { encodeCsc } from './csc.js';
 import { assignNearest, kmeans1d } from './kmeans.js';

@@ -74,19 +74,3 @@ function paddedCount(localRow: Uint32Array, from: number, to: number, zMax: numb
   }
   return count;
 }
-
-/** Rows that PE p holds for a layer of `rows` rows. */
-export function localRows(rows: number, pes: number, p: number): number {
-  return p < rows ? Math.ceil((rows - p) / pes) : 0;
-}
-
-/** Walks one PE's slice: calls fn(localRow, col, v) for every entry, padding included. */
-export function forEachEntry(slice: PeSlice, cols: number, fn: (localRow: number, col: number, v: number) => void): void {
-  for (let j = 0; j < cols; j++) {
-    let row = -1;
-    for (let e = slice.ptr[j]; e < slice.ptr[j + 1]; e++) {
-      row += slice.z[e] + 1;
-      fn(row, j, slice.v[e]);
-    }
-  }
-}

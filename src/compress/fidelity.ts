@@ -1,5 +1,5 @@
 import { bundleForward, quantizeInput } from '../golden/eie.js';
-import { fromFixed } from '../golden/fixed.js';
+import { fromFixed } from '../model/fixed.js';
 import { floatForward } from '../golden/float.js';
 import type { Bundle, FloatModel } from '../model/types.js';
 

@@ -1,4 +1,4 @@
-import { forEachEntry } from './csc.js';
+import { forEachEntry } from '../model/layout.js';
 import { encodeCsc } from './csc.js';
 import type { Bundle, EieLayer } from '../model/types.js';
 

@@ -1,5 +1,5 @@
 import type { Bundle, EieLayer } from '../model/types.js';
-import { huffmanBits, huffmanLengths } from './huffman.js';
+import { huffmanBits, huffmanLengths } from '../model/huffman.js';
 
 /**
  * The compression report of Deep Compression's tables, computed from a bundle alone so that

@@ -1,6 +1,5 @@
-import { forEachEntry } from '../compress/csc.js';
 import type { Bundle, EieLayer, NumericFormat } from '../model/types.js';
-import { roundShift, saturate, toFixed } from './fixed.js';
+import { roundShift, saturate, toFixed } from '../model/fixed.js';
 
 /**
  * What the EIE engine computes, bit for bit, straight from the encoded layer:
@@ -56,16 +55,4 @@ export function quantizeInput(x: ArrayLike<number>, numeric: NumericFormat): Int
   const out = new Int32Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = toFixed(x[i], numeric.actFrac, numeric.actBits);
   return out;
-}
-
-/** Dense decode of an EIE layer: W[i][j] as codebook integers (row-major), for export and references. */
-export function decodeDenseCodes(layer: EieLayer): Int32Array {
-  const pes = layer.slices.length;
-  const w = new Int32Array(layer.rows * layer.cols);
-  layer.slices.forEach((slice, p) =>
-    forEachEntry(slice, layer.cols, (local, j, v) => {
-      if (v !== 0) w[(local * pes + p) * layer.cols + j] = layer.codebook[v];
-    }),
-  );
-  return w;
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { randInt, rng } from '../../test/helpers/random.js';
 import type { NumericFormat, XnorLayer } from '../model/types.js';
-import { accumulate, getBit, layerOutputs, packBits, score, windows, xnorLayerForward } from './xnor.js';
+import { accumulate, score, windows, xnorLayerForward } from './xnor.js';
+import { getBit, layerOutputs, packBits } from '../model/layout.js';
 
 const NUMERIC: NumericFormat = { actBits: 8, actFrac: 4, weightBits: 16, accBits: 32 };
 

@@ -1,4 +1,5 @@
 import type { BinaryBundle, ConvShape, NumericFormat, XnorLayer } from '../model/types.js';
+import { convGeometry, getBit, layerInputs, rowBytes, scoreShift } from '../model/layout.js';
 
 /**
  * What the XNOR units compute, bit for bit (docs/xnor.md). Activations travel as Int32Array: 0/1 per element
@@ -14,54 +15,10 @@ import type { BinaryBundle, ConvShape, NumericFormat, XnorLayer } from '../model
  * with +1 (bit 1) for binary input and 0 for fixed input; a pool window p ORs p×p output bits (max-pool).
  */
 
-/** Bytes of one packed row of `cols` bits. */
-export function rowBytes(cols: number): number {
-  return Math.ceil(cols / 8);
-}
-
-/** Bit k of a packed array (LSB-first within a byte). */
-export function getBit(bytes: Uint8Array, k: number): number {
-  return (bytes[k >> 3] >> (k & 7)) & 1;
-}
-
-/** Packs 0/1 values LSB-first; trailing bits of the last byte are 0. */
-export function packBits(bits: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(rowBytes(bits.length));
-  for (let k = 0; k < bits.length; k++) if (bits[k]) out[k >> 3] |= 1 << (k & 7);
-  return out;
-}
-
-/** The weight bits of row i as 0/1 values. */
-export function weightRow(layer: XnorLayer, i: number): Uint8Array {
-  const rb = rowBytes(layer.cols);
-  const bytes = layer.weights.subarray(i * rb, (i + 1) * rb);
-  return Uint8Array.from({ length: layer.cols }, (_, k) => getBit(bytes, k));
-}
-
 /** Right shift with round half up: floor((x + 2^(s−1)) / 2^s), exact on BigInt. */
 function roundShiftBig(x: bigint, s: number): bigint {
   if (s === 0) return x;
   return (x + (1n << BigInt(s - 1))) >> BigInt(s);
-}
-
-/** Output size of a convolution along one axis, and the padding before the first input. */
-export function convGeometry(c: ConvShape): { outH: number; outW: number; padTop: number; padLeft: number } {
-  if (c.padding === 'same') {
-    return { outH: c.inHeight, outW: c.inWidth, padTop: (c.kernel - 1) >> 1, padLeft: (c.kernel - 1) >> 1 };
-  }
-  return { outH: c.inHeight - c.kernel + 1, outW: c.inWidth - c.kernel + 1, padTop: 0, padLeft: 0 };
-}
-
-/** Inputs the layer takes (a flattened feature map for a convolution). */
-export function layerInputs(l: XnorLayer): number {
-  return l.conv ? l.conv.inHeight * l.conv.inWidth * l.conv.inChannels : l.cols;
-}
-
-/** Outputs the layer gives (after pooling, for a convolution). */
-export function layerOutputs(l: XnorLayer): number {
-  if (!l.conv) return l.rows;
-  const { outH, outW } = convGeometry(l.conv);
-  return Math.floor(outH / l.pool) * Math.floor(outW / l.pool) * l.rows;
 }
 
 /** The value a 'same' convolution reads outside the feature map. */
@@ -120,11 +77,6 @@ export function score(l: XnorLayer, numeric: NumericFormat, i: number, acc: numb
   return Number(y >= lim ? lim - 1n : y < -lim ? -lim : y);
 }
 
-/** Right shift that brings A·dot + B (alphaFrac + input fraction) to the activation format. */
-export function scoreShift(l: XnorLayer, numeric: NumericFormat): number {
-  return l.alphaFrac + (l.input === 'fixed' ? numeric.actFrac : 0) - numeric.actFrac;
-}
-
 /** The threshold output bit from an accumulator. */
 export function thresholdBit(l: XnorLayer, i: number, acc: number): number {
   return Number(acc >= l.threshold[i]) ^ l.flip[i];
@@ -171,10 +123,4 @@ export function binaryForward(bundle: BinaryBundle, input: Int32Array): Int32Arr
     outs.push(x);
   }
   return outs;
-}
-
-/** Range of a BWN accumulator over K inputs of actBits (±x reaches 2^(actBits−1) for x = −2^(actBits−1)). */
-export function bwnAccRange(cols: number, actBits: number): { min: number; max: number } {
-  const m = cols * 2 ** (actBits - 1);
-  return { min: -m, max: m };
 }

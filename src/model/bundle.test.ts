@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HwgenError } from '../errors.js';
 import { HWGEN_VERSION } from '../paths.js';
-import { packBits } from '../golden/xnor.js';
+import { packBits } from './layout.js';
 import { decodeAnyBundle, decodeBundle, encodeBundle, readBundle, writeBundle } from './bundle.js';
 import type { BinaryBundle, Bundle, EieLayer, NumericFormat, PeSlice, SparseFormat, XnorLayer } from './types.js';
 import { rng as prng, randInt } from '../../test/helpers/random.js';

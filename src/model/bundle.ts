@@ -1,10 +1,10 @@
 import { crc32 } from 'node:zlib';
 import { readFileChecked, writeFileAtomic } from '../atomic.js';
-import { localRows } from '../compress/csc.js';
-import { huffmanDecode, huffmanEncode, huffmanLengths } from '../compress/huffman.js';
+import { localRows } from './layout.js';
+import { huffmanDecode, huffmanEncode, huffmanLengths } from './huffman.js';
 import { HwgenError } from '../errors.js';
 import { HWGEN_VERSION } from '../paths.js';
-import { bwnAccRange, convGeometry, layerInputs, layerOutputs, rowBytes, scoreShift } from '../golden/xnor.js';
+import { bwnAccRange, convGeometry, layerInputs, layerOutputs, rowBytes, scoreShift } from './layout.js';
 import { checkNumeric, checkSparse } from './limits.js';
 import { isBinaryBundle } from './types.js';
 import type { AnyBundle, BinaryBundle, Bundle, ConvShape, EieLayer, NumericFormat, PeSlice, SparseFormat, XnorLayer } from './types.js';

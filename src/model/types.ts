@@ -1,7 +1,7 @@
 /**
  * The model as hwgen carries it between stages: float layers as read from a weights file, and the
  * compressed bundle (`.hwb`) that `hwgen compress` writes and every later stage reads.
- * Number formats are documented in docs/numbers.md and implemented in src/golden/fixed.ts.
+ * Number formats are documented in docs/numbers.md and implemented in src/model/fixed.ts.
  */
 
 /** A fully-connected layer as read from a weights file: y = act(W x + b). */

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ALL_PES, OP, STATUS, addressWord, header, parseStatus } from '../../src/gen/commands.js';
+import { ALL_PES, OP, STATUS, addressWord, header, parseStatus } from '../../src/protocol/command-set.js';
 import { randInt } from './random.js';
 
 /**

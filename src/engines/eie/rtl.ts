@@ -1,6 +1,6 @@
-import { ALL_PES, STATS_FIELDS, FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, MEM, OP, STATUS } from './commands.js';
-import { configHash, type EieConfig } from './eie-config.js';
-import { banner, clog2, hwFile, renderTemplate, resize, signExtend, signedLiteral } from './render.js';
+import { ALL_PES, STATS_FIELDS, FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, MEM, OP, STATUS } from '../../protocol/command-set.js';
+import { configHash, type EieConfig } from './config.js';
+import { banner, clog2, hwFile, renderTemplate, resize, signExtend, signedLiteral } from '../../gen/render.js';
 
 /** Widths of the engine's signals, derived once from the config (the templates only substitute them). */
 export function eieWidths(c: EieConfig) {

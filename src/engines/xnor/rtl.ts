@@ -1,6 +1,6 @@
-import { MEM, OP, STATUS, ALL_PES, XNOR_FLAG_FIXED, XNOR_FLAG_SCORES, XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_STATS_FIELDS, XNOR_LAYER_STRIDE } from './commands.js';
-import { banner, clog2, renderTemplate, resize, signExtend } from './render.js';
-import { xnorConfigHash, xnorDimBits, type XnorConfig } from './xnor-config.js';
+import { MEM, OP, STATUS, ALL_PES, XNOR_FLAG_FIXED, XNOR_FLAG_SCORES, XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_STATS_FIELDS, XNOR_LAYER_STRIDE } from '../../protocol/command-set.js';
+import { banner, clog2, renderTemplate, resize, signExtend } from '../../gen/render.js';
+import { xnorConfigHash, xnorDimBits, type XnorConfig } from './config.js';
 
 /** Bits of a signed integer that holds every value in [−m, m]. */
 function signedBitsFor(m: number): number {

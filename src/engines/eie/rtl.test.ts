@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { lintModel } from '../../sim/verilator.js';
-import { HWGEN_VERSION } from '../paths.js';
-import { configHash, validateConfig, type EieConfig } from './eie-config.js';
-import { renderEie } from './eie-rtl.js';
-import { synthXilinx } from './synth.js';
+import { lintModel } from '../../../sim/verilator.js';
+import { HWGEN_VERSION } from '../../paths.js';
+import { configHash, validateConfig, type EieConfig } from './config.js';
+import { renderEie } from './rtl.js';
+import { synthXilinx } from '../../gen/synth.js';
 
 const BASE = {
   pes: 4, vBits: 4, zBits: 4, actBits: 16, actFrac: 8, weightBits: 16, accBits: 32,

@@ -1,8 +1,8 @@
-import { decodeDenseCodes } from '../golden/eie.js';
-import { fromFixed } from '../golden/fixed.js';
-import { weightRow } from '../golden/xnor.js';
-import type { NdArray } from './ndarray.js';
-import { isBinaryBundle, type AnyBundle, type BinaryBundle } from './types.js';
+import { decodeDenseCodes } from '../model/layout.js';
+import { fromFixed } from '../model/fixed.js';
+import { weightRow } from '../model/layout.js';
+import type { NdArray } from '../model/ndarray.js';
+import { isBinaryBundle, type AnyBundle, type BinaryBundle } from '../model/types.js';
 
 /**
  * The arrays `hwgen export` writes: NAME.weight (float32 [rows, cols], the shared weight at every kept

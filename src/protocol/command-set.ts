@@ -1,6 +1,6 @@
 /**
  * The engines' word-stream command set: 32-bit words in, 32-bit words out, valid/ready on both sides.
- * Defined once here; src/gen/emit-defs.ts writes it into the Verilog include, the C header and the docs.
+ * Defined once here; src/protocol/emit.ts writes it into the Verilog include, the C header and the docs.
  *
  * A command is a header word, then for WRITE and READ an address word, then for WRITE the data words:
  *   header  = op[31:24] | mem[23:16] | count[15:0]

@@ -1,4 +1,4 @@
-import type { NumericFormat } from '../model/types.js';
+import type { NumericFormat } from './types.js';
 
 /**
  * The fixed-point arithmetic of the hardware, in one place (docs/numbers.md explains it).

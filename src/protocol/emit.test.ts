@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../paths.js';
-import { MEM, OP, STATUS, header } from './commands.js';
-import { commandsCHeader, commandsMarkdown } from './emit-defs.js';
+import { MEM, OP, STATUS, header } from './command-set.js';
+import { commandsCHeader, commandsMarkdown } from './emit.js';
 
 describe('generated command-set documents', () => {
   it('docs/commands.md is what npm run docs writes now', () => {

@@ -1,13 +1,13 @@
 import { HwgenError } from '../src/errors.js';
 import { bundleForward } from '../src/golden/eie.js';
-import { configForBundle, type EieConfig } from '../src/gen/eie-config.js';
-import { renderEie } from '../src/gen/eie-rtl.js';
+import { configForBundle, type EieConfig } from '../src/engines/eie/config.js';
+import { renderEie } from '../src/engines/eie/rtl.js';
 import type { Bundle } from '../src/model/types.js';
-import { STATS_FIELDS } from '../src/gen/commands.js';
-import { eieStatsCommand, inputCommands, loadCommands, readCommands } from '../host/eie-image.js';
-import { joinData, runCommand, splitResponses, type Command } from '../host/commands.js';
-import { goldenVerdict, type GoldenVerdict } from './golden-verdict.js';
-import { buildModel, runStream } from './verilator.js';
+import { STATS_FIELDS } from '../src/protocol/command-set.js';
+import { eieStatsCommand, inputCommands, loadCommands, readCommands } from '../src/engines/eie/image.js';
+import { joinData, runCommand, splitResponses, type Command } from '../src/protocol/command-words.js';
+import { goldenVerdict, type GoldenVerdict } from '../src/golden/verdict.js';
+import { buildModel, runStream } from '../sim/verilator.js';
 
 export interface SimOptions {
   /** The build to simulate; derived from the bundle when absent. */

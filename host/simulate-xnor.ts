@@ -1,13 +1,14 @@
 import { HwgenError } from '../src/errors.js';
-import { XNOR_STATS_FIELDS } from '../src/gen/commands.js';
-import { xnorConfigForBundle, type XnorConfig } from '../src/gen/xnor-config.js';
-import { renderXnor } from '../src/gen/xnor-rtl.js';
-import { binaryForward, layerInputs } from '../src/golden/xnor.js';
+import { XNOR_STATS_FIELDS } from '../src/protocol/command-set.js';
+import { xnorConfigForBundle, type XnorConfig } from '../src/engines/xnor/config.js';
+import { renderXnor } from '../src/engines/xnor/rtl.js';
+import { binaryForward } from '../src/golden/xnor.js';
+import { layerInputs } from '../src/model/layout.js';
 import type { BinaryBundle } from '../src/model/types.js';
-import { joinData, runCommand, splitResponses, type Command } from '../host/commands.js';
-import { xnorDecodeOutput, xnorInputCommands, xnorLoadCommands, xnorReadCommands, xnorStatsCommand } from '../host/xnor-image.js';
-import { goldenVerdict, type GoldenVerdict } from './golden-verdict.js';
-import { buildModel, runStream } from './verilator.js';
+import { joinData, runCommand, splitResponses, type Command } from '../src/protocol/command-words.js';
+import { xnorDecodeOutput, xnorInputCommands, xnorLoadCommands, xnorReadCommands, xnorStatsCommand } from '../src/engines/xnor/image.js';
+import { goldenVerdict, type GoldenVerdict } from '../src/golden/verdict.js';
+import { buildModel, runStream } from '../sim/verilator.js';
 
 export interface XnorSimOptions {
   /** The build to simulate; derived from the bundle when absent. */

@@ -1,9 +1,9 @@
-import { localRows } from '../src/compress/csc.js';
-import { checkBundleFits, type EieConfig } from '../src/gen/eie-config.js';
-import { eieWidths } from '../src/gen/eie-rtl.js';
-import { ALL_PES, FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, MEM, STATS_FIELDS } from '../src/gen/commands.js';
-import type { Bundle } from '../src/model/types.js';
-import { readWalking, statsCommand, toWords, writeCommands as write, type Command } from './commands.js';
+import { localRows } from '../../model/layout.js';
+import { checkBundleFits, type EieConfig } from './config.js';
+import { eieWidths } from './rtl.js';
+import { ALL_PES, FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, MEM, STATS_FIELDS } from '../../protocol/command-set.js';
+import type { Bundle } from '../../model/types.js';
+import { readWalking, statsCommand, toWords, writeCommands as write, type Command } from '../../protocol/command-words.js';
 
 /**
  * The command words that put a bundle into an EIE engine and run it: the one encoding the simulator, the

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { HwgenError } from '../errors.js';
-import { convGeometry, layerInputs } from '../golden/xnor.js';
-import { checkNumeric } from '../model/limits.js';
-import { checkLimits, configFields, isPow2, pow2AtLeast } from './config-fields.js';
-import type { BinaryBundle, NumericFormat, XnorLayer } from '../model/types.js';
+import { HwgenError } from '../../errors.js';
+import { convGeometry, layerInputs } from '../../model/layout.js';
+import { checkNumeric } from '../../model/limits.js';
+import { checkLimits, configFields, isPow2, pow2AtLeast } from '../../gen/config-fields.js';
+import type { BinaryBundle, NumericFormat, XnorLayer } from '../../model/types.js';
 
 /**
  * The XNOR units' build parameters (docs/xnor.md): P output rows in parallel, S bit lanes, B BWN lanes, the

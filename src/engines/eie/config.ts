@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { localRows } from '../compress/csc.js';
-import { HwgenError } from '../errors.js';
-import { checkNumeric, checkSparse } from '../model/limits.js';
-import { checkLimits, configFields, isPow2, pow2AtLeast } from './config-fields.js';
-import type { Bundle, NumericFormat, SparseFormat } from '../model/types.js';
+import { localRows } from '../../model/layout.js';
+import { HwgenError } from '../../errors.js';
+import { checkNumeric, checkSparse } from '../../model/limits.js';
+import { checkLimits, configFields, isPow2, pow2AtLeast } from '../../gen/config-fields.js';
+import type { Bundle, NumericFormat, SparseFormat } from '../../model/types.js';
 
 /**
  * The EIE engine's build parameters: formats (must match the bundles it runs), parallelism, queue depth,

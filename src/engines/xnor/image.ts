@@ -1,13 +1,10 @@
-import {
-  ALL_PES, MAX_BURST, MEM, OP, XNOR_FLAG_FIXED, XNOR_FLAG_SCORES, XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_LAYER_STRIDE, XNOR_STATS_FIELDS,
-  addressWord, header,
-} from '../src/gen/commands.js';
-import { checkXnorFits, xnorGeometry, type XnorConfig, type XnorGeometry } from '../src/gen/xnor-config.js';
-import { xnorWidths } from '../src/gen/xnor-rtl.js';
-import { getBit, rowBytes, scoreShift } from '../src/golden/xnor.js';
-import type { BinaryBundle, XnorLayer } from '../src/model/types.js';
-import { readWalking, statsCommand, toWords, writeCommands as write, type Command } from './commands.js';
-import { HwgenError } from '../src/errors.js';
+import { ALL_PES, MAX_BURST, MEM, OP, XNOR_FLAG_FIXED, XNOR_FLAG_SCORES, XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_LAYER_STRIDE, XNOR_STATS_FIELDS, addressWord, header } from '../../protocol/command-set.js';
+import { checkXnorFits, xnorGeometry, type XnorConfig, type XnorGeometry } from './config.js';
+import { xnorWidths } from './rtl.js';
+import { getBit, rowBytes, scoreShift } from '../../model/layout.js';
+import type { BinaryBundle, XnorLayer } from '../../model/types.js';
+import { readWalking, statsCommand, toWords, writeCommands as write, type Command } from '../../protocol/command-words.js';
+import { HwgenError } from '../../errors.js';
 
 /**
  * The command words that put a binary bundle into the XNOR units and run it (docs/xnor.md): the same

@@ -4,16 +4,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gaussian, gaussianMatrix, randInt, rng } from '../test/helpers/random.js';
 import { compressModel } from '../src/compress/compress.js';
-import { validateConfig, type EieConfig } from '../src/gen/eie-config.js';
+import { validateConfig, type EieConfig } from '../src/engines/eie/config.js';
 import { bundleForward, quantizeInput } from '../src/golden/eie.js';
 import type { Bundle, FloatLayer, NumericFormat } from '../src/model/types.js';
-import { simulateEie } from './eie-sim.js';
-import { buildModel, runStream } from './verilator.js';
-import { renderEie, eieWidths } from '../src/gen/eie-rtl.js';
-import { ALL_PES, MEM, OP, STATUS, addressWord, header, parseStatus } from '../src/gen/commands.js';
+import { simulateEie } from './simulate-eie.js';
+import { buildModel, runStream } from '../sim/verilator.js';
+import { renderEie, eieWidths } from '../src/engines/eie/rtl.js';
+import { ALL_PES, MEM, OP, STATUS, addressWord, header, parseStatus } from '../src/protocol/command-set.js';
 import { expectEveryCommandAnswered, randomCommands } from '../test/helpers/command-streams.js';
-import { inputCommands, loadCommands, readCommands } from '../host/eie-image.js';
-import { runCommand } from '../host/commands.js';
+import { inputCommands, loadCommands, readCommands } from '../src/engines/eie/image.js';
+import { runCommand } from '../src/protocol/command-words.js';
 
 const NUMERIC: NumericFormat = { actBits: 16, actFrac: 8, weightBits: 16, accBits: 32 };
 

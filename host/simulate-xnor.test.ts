@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { gaussian, gaussianMatrix, randInt, rng } from '../test/helpers/random.js';
 import { binarizeModel } from '../src/compress/binarize.js';
-import { checkXnorFits, layerShape, validateXnorConfig, xnorGeometry, type XnorConfig } from '../src/gen/xnor-config.js';
-import { renderXnor, xnorWidths } from '../src/gen/xnor-rtl.js';
-import { ALL_PES, MEM, OP, STATUS, addressWord, header, parseStatus } from '../src/gen/commands.js';
+import { checkXnorFits, layerShape, validateXnorConfig, xnorGeometry, type XnorConfig } from '../src/engines/xnor/config.js';
+import { renderXnor, xnorWidths } from '../src/engines/xnor/rtl.js';
+import { ALL_PES, MEM, OP, STATUS, addressWord, header, parseStatus } from '../src/protocol/command-set.js';
 import { expectEveryCommandAnswered, randomCommands } from '../test/helpers/command-streams.js';
-import { convGeometry, layerInputs } from '../src/golden/xnor.js';
+import { convGeometry, layerInputs } from '../src/model/layout.js';
 import type { BatchNorm, BinaryBundle, FloatLayer, NumericFormat } from '../src/model/types.js';
-import { simulateXnor } from './xnor-sim.js';
-import { buildModel, lintModel, runStream } from './verilator.js';
+import { simulateXnor } from './simulate-xnor.js';
+import { buildModel, lintModel, runStream } from '../sim/verilator.js';
 import { synthXilinx } from '../src/gen/synth.js';
 
 const NUMERIC: NumericFormat = { actBits: 8, actFrac: 4, weightBits: 16, accBits: 32 };

@@ -1,9 +1,9 @@
-import { HwgenError } from '../src/errors.js';
-import { MAX_BURST, OP, STATUS, addressWord, header, parseStatus } from '../src/gen/commands.js';
+import { HwgenError } from '../errors.js';
+import { MAX_BURST, OP, STATUS, addressWord, header, parseStatus } from './command-set.js';
 
 /**
  * Building and answering the engines' word-stream commands (docs/commands.md), whichever engine: the pieces
- * host/eie-image.ts and host/xnor-image.ts put a bundle together from.
+ * src/engines/eie/image.ts and src/engines/xnor/image.ts put a bundle together from.
  */
 export interface Command {
   words: number[];
