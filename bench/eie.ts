@@ -11,7 +11,7 @@ import { configHash, validateConfig, bundleNeeds, type EieConfig } from '../src/
 import { pow2AtLeast } from '../src/gen/config-fields.js';
 import type { Bundle, EieLayer } from '../src/model/types.js';
 import { DEFAULT_NUMERIC } from '../src/model/types.js';
-import { simulateEie } from '../host/simulate-eie.js';
+import { simulate } from '../host/simulate.js';
 import { argValue } from './args.js';
 
 /** name, inputs, outputs, weight density, activation density (EIE Table III). */
@@ -59,7 +59,7 @@ function input(cols: number, density: number, seed: number): Int32Array {
 }
 
 function oneLayer(layer: EieLayer, pes: number): Bundle {
-  return { numeric: DEFAULT_NUMERIC, sparse: { pes, vBits: 4, zBits: 4 }, layers: [layer], meta: {} };
+  return { engine: 'eie', numeric: DEFAULT_NUMERIC, sparse: { pes, vBits: 4, zBits: 4 }, layers: [layer], meta: {} };
 }
 
 /** Work each PE has for this input: entries (padding included) of the columns whose activation is non-zero. */
@@ -110,7 +110,7 @@ export function benchEie(args: string[]): void {
   const rows: string[][] = [];
   const effs: number[] = [];
   cases.forEach((c, i) => {
-    const res = simulateEie(bundles[i], [c.x], { config });
+    const res = simulate(bundles[i], [c.x], { config });
     if (!res.golden.match) throw new Error(`${c.name}: the RTL disagrees with the golden model (${JSON.stringify(res.golden.firstMismatch)})`);
     if (i === 0) console.log(`model ${res.build.cached ? 'from the cache' : `built in ${res.build.seconds.toFixed(1)} s`}`);
     const cycles = res.layerCycles[0][0];
@@ -120,7 +120,7 @@ export function benchEie(args: string[]): void {
     rows.push([
       c.name, `${c.layer.cols}x${c.layer.rows}`, (c.wd * 100).toFixed(0), (c.ad * 100).toFixed(1), String(cycles), String(w.busiest),
       (w.total / pes).toFixed(0), `${(eff * 100).toFixed(1)}%`, EIE_PUBLISHED[c.name] ? `${(EIE_PUBLISHED[c.name] * 100).toFixed(0)}%` : '-',
-      `${(w.padding * 100).toFixed(2)}%`, String(res.stalls[0]), res.cyclesPerSecond.toExponential(2),
+      `${(w.padding * 100).toFixed(2)}%`, String(res.counters.broadcastStalls[0]), res.cyclesPerSecond.toExponential(2),
     ]);
   });
   const geo = Math.exp(effs.reduce((a, e) => a + Math.log(e), 0) / effs.length);
@@ -134,10 +134,10 @@ export function benchEie(args: string[]): void {
     const srows: string[][] = [];
     for (const depth of [1, 2, 4, 8, 16, 32]) {
       const c = configFor([oneLayer(sweepCase.layer, pes)], pes, depth);
-      const res = simulateEie(oneLayer(sweepCase.layer, pes), [sweepCase.x], { config: c });
+      const res = simulate(oneLayer(sweepCase.layer, pes), [sweepCase.x], { config: c });
       const cycles = res.layerCycles[0][0];
       const w = work(sweepCase.layer, sweepCase.x);
-      srows.push([String(depth), String(cycles), `${((w.total / (pes * cycles)) * 100).toFixed(1)}%`, String(res.stalls[0]),
+      srows.push([String(depth), String(cycles), `${((w.total / (pes * cycles)) * 100).toFixed(1)}%`, String(res.counters.broadcastStalls[0]),
         res.build.cached ? 'cached' : `${res.build.seconds.toFixed(0)} s`]);
     }
     printTable(['depth', 'cycles', 'efficiency', 'stalls', 'build'], srows);

@@ -10,7 +10,7 @@ import { layerShape, validateXnorConfig, xnorConfigForBundle, xnorGeometry } fro
 import { renderXnor } from '../src/engines/xnor/rtl.js';
 import { synthXilinx } from '../src/gen/synth.js';
 import type { FloatLayer } from '../src/model/types.js';
-import { simulateXnor } from '../host/simulate-xnor.js';
+import { simulate } from '../host/simulate.js';
 import { argValue } from './args.js';
 
 const NUMERIC = { actBits: 8, actFrac: 4, weightBits: 16, accBits: 32 };
@@ -47,7 +47,7 @@ export function benchXnor(args: string[]): void {
       { ...NUMERIC, pe, simd, bwnLanes: 0, maxCols: k, maxRows: m, weightDepth: 2 ** Math.ceil(Math.log2(sh.groups * sh.wordsPerRow)), paramDepth: 2 ** Math.ceil(Math.log2(Math.max(2, sh.groups))), maxLayers: 1 },
       'bench config',
     );
-    const res = simulateXnor(bundle, [x], { config: c });
+    const res = simulate(bundle, [x], { config: c });
     if (!res.golden.match) throw new Error(`P ${pe} S ${simd}: RTL disagrees with the golden model`);
     const cycles = res.layerCycles[0][0];
     const bpc = (k * m) / cycles;
@@ -83,7 +83,7 @@ export function benchConv(rnd: () => number): void {
   const bundle = binarizeModel({ source: 'bench', layers: [layer] }, { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'threshold' });
   const x = Int32Array.from({ length: h * h * c }, () => (rnd() < 0.5 ? 1 : 0));
   const config = xnorConfigForBundle(bundle, { pe, simd });
-  const res = simulateXnor(bundle, [x], { config });
+  const res = simulate(bundle, [x], { config });
   if (!res.golden.match) throw new Error('conv: RTL disagrees with the golden model');
   const g = xnorGeometry(bundle, pe, simd, 1)[0];
   const ideal = g.positions * g.groups * g.folds;

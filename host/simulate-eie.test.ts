@@ -7,7 +7,7 @@ import { compressModel } from '../src/compress/compress.js';
 import { validateConfig, type EieConfig } from '../src/engines/eie/config.js';
 import { bundleForward, quantizeInput } from '../src/golden/eie.js';
 import type { Bundle, FloatLayer, NumericFormat } from '../src/model/types.js';
-import { simulateEie } from './simulate-eie.js';
+import { simulate } from './simulate.js';
 import { buildModel, runStream } from '../sim/verilator.js';
 import { renderEie, eieWidths } from '../src/engines/eie/rtl.js';
 import { ALL_PES, MEM, OP, STATUS, addressWord, header, parseStatus } from '../src/protocol/command-set.js';
@@ -39,7 +39,7 @@ function inputs(r: () => number, n: number, cols: number, numeric: NumericFormat
   return Array.from({ length: n }, () => quantizeInput(Array.from({ length: cols }, () => (r() < zeroFrac ? 0 : gaussian(r) * scale)), numeric));
 }
 
-function expectGolden(res: ReturnType<typeof simulateEie>, what: string): void {
+function expectGolden(res: ReturnType<typeof simulate>, what: string): void {
   expect(res.golden.firstMismatch, what).toBeUndefined();
   expect(res.golden.match, what).toBe(true);
 }
@@ -58,7 +58,7 @@ describe('EIE engine under Verilator equals the golden model', () => {
         const bundle = compress(mlp(r, sizes, 0.4, relu), pes, density);
         const xs = inputs(r, 4, sizes[0], NUMERIC, [0, 0.5, 0.9][seed % 3]);
         xs.push(new Int32Array(sizes[0])); // all-zero input
-        expectGolden(simulateEie(bundle, xs, { config: c }), `N=${pes} seed ${seed} sizes ${sizes}`);
+        expectGolden(simulate(bundle, xs, { config: c }), `N=${pes} seed ${seed} sizes ${sizes}`);
       }
     });
   }
@@ -72,22 +72,22 @@ describe('EIE engine under Verilator equals the golden model', () => {
     for (let i = 0; i < 57; i++) tall.weight[i * 10 + 1] = gaussian(r); // one fully dense column
     const b1 = compress([tall], pes, 1);
     expect(b1.layers[0].slices.some((s) => s.v.some((v) => v === 0))).toBe(true); // padding present
-    expectGolden(simulateEie(b1, inputs(r, 6, 10, NUMERIC, 0.3), { config: config(pes) }), 'tall');
+    expectGolden(simulate(b1, inputs(r, 6, 10, NUMERIC, 0.3), { config: config(pes) }), 'tall');
 
     // Saturation: narrow formats and big weights/inputs clamp both the accumulator and the outputs.
     const narrow: NumericFormat = { actBits: 8, actFrac: 2, weightBits: 8, accBits: 16 };
     const sat = compress(mlp(r, [30, 20, 9], 3, [true, false]), pes, 0.8, narrow);
     const cNarrow = config(pes, { ...narrow });
-    const satRes = simulateEie(sat, inputs(r, 6, 30, narrow, 0.1, 20), { config: cNarrow });
+    const satRes = simulate(sat, inputs(r, 6, 30, narrow, 0.1, 20), { config: cNarrow });
     expectGolden(satRes, 'saturation');
     const extremes = satRes.outputs.flatMap((o) => Array.from(o)).filter((v) => v === 127 || v === -128);
     expect(extremes.length).toBeGreaterThan(0);
 
     // Queue of depth 1 with dense work: broadcasts must wait, results must not change.
     const dense = compress(mlp(r, [24, 40], 0.5, [false]), pes, 1);
-    const q1 = simulateEie(dense, inputs(r, 3, 24, NUMERIC, 0), { config: config(pes, { fifoDepth: 1 }) });
+    const q1 = simulate(dense, inputs(r, 3, 24, NUMERIC, 0), { config: config(pes, { fifoDepth: 1 }) });
     expectGolden(q1, 'fifo depth 1');
-    expect(q1.stalls[0]).toBeGreaterThan(0);
+    expect(q1.counters.broadcastStalls[0]).toBeGreaterThan(0);
   });
 });
 
@@ -102,7 +102,7 @@ describe('EIE engine throughput', () => {
       const l: FloatLayer = { name: 'fc', rows: m * pes, cols, weight: Float32Array.from({ length: m * pes * cols }, () => 0.5 + r()), relu: false };
       const bundle = compress([l], pes, 1);
       const x = quantizeInput(Array.from({ length: cols }, () => 1 + r()), NUMERIC);
-      const res = simulateEie(bundle, [x], { config: c });
+      const res = simulate(bundle, [x], { config: c });
       expectGolden(res, `cols ${cols}`);
       return res.layerCycles[0][0];
     };
@@ -124,7 +124,7 @@ describe('EIE simulation extras', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hwgen-fst-'));
     try {
       const fst = join(dir, 'run.fst');
-      expectGolden(simulateEie(bundle, inputs(r, 1, 6, NUMERIC, 0.2), { config: config(2), trace: fst }), 'traced');
+      expectGolden(simulate(bundle, inputs(r, 1, 6, NUMERIC, 0.2), { config: config(2), trace: fst }), 'traced');
       const head = readFileSync(fst);
       expect(head.length).toBeGreaterThan(1000);
       expect(head[0]).toBe(0); // FST_BL_HDR: an FST file starts with its header block

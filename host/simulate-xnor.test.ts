@@ -7,7 +7,7 @@ import { ALL_PES, MEM, OP, STATUS, addressWord, header, parseStatus } from '../s
 import { expectEveryCommandAnswered, randomCommands } from '../test/helpers/command-streams.js';
 import { convGeometry, layerInputs } from '../src/model/layout.js';
 import type { BatchNorm, BinaryBundle, FloatLayer, NumericFormat } from '../src/model/types.js';
-import { simulateXnor } from './simulate-xnor.js';
+import { simulate } from './simulate.js';
 import { buildModel, lintModel, runStream } from '../sim/verilator.js';
 import { synthXilinx } from '../src/gen/synth.js';
 
@@ -97,7 +97,7 @@ function convChain(r: () => number, simd: number, pe: number, convs: number, fc:
   return { layers, tags };
 }
 
-function expectGolden(res: ReturnType<typeof simulateXnor>, what: string): void {
+function expectGolden(res: ReturnType<typeof simulate>, what: string): void {
   expect(res.golden.firstMismatch, what).toBeUndefined();
   expect(res.golden.match, what).toBe(true);
 }
@@ -121,7 +121,7 @@ describe('XNOR units under Verilator equal the golden model', () => {
           { numeric: NUMERIC, firstInput: seed % 2 ? 'fixed' : 'binary', lastOutput: seed % 3 ? 'scores' : 'threshold' },
         );
         offMultiple += sizes.filter((k) => k % simd !== 0).length;
-        expectGolden(simulateXnor(b, inputs(r, b, 4), { config: c }), `seed ${seed} sizes ${sizes}`);
+        expectGolden(simulate(b, inputs(r, b, 4), { config: c }), `seed ${seed} sizes ${sizes}`);
       }
       expect(offMultiple).toBeGreaterThan(10);
     });
@@ -152,7 +152,7 @@ describe('XNOR units under Verilator equal the golden model', () => {
     ]);
     const xs = inputs(r, b, 8);
     xs.push(new Int32Array(sizes[0]).fill(127), new Int32Array(sizes[0]).fill(-128), new Int32Array(sizes[0]));
-    const res = simulateXnor(b, xs, { config: c });
+    const res = simulate(b, xs, { config: c });
     expectGolden(res, 'extremes');
     for (const y of res.outputs) expect(Array.from(y.subarray(0, 4))).toEqual([1, 1, 0, 0]);
     expect(b.layers[0].input).toBe('fixed');
@@ -164,7 +164,7 @@ describe('XNOR units under Verilator equal the golden model', () => {
     const layers = mlp(r, [20, 12]);
     for (let i = 0; i < layers[0].weight.length; i++) layers[0].weight[i] *= 40;
     const b = binarizeModel({ source: 't', layers }, { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'scores' });
-    const res = simulateXnor(b, inputs(r, b, 10), { config: c });
+    const res = simulate(b, inputs(r, b, 10), { config: c });
     expectGolden(res, 'saturation');
     const all = res.outputs.flatMap((o) => Array.from(o));
     expect(all.some((v) => v === 127)).toBe(true);
@@ -188,7 +188,7 @@ describe('XNOR convolutions under Verilator equal the golden model', () => {
         tags.forEach((t) => seen.add(t));
         seen.add(`last ${lastOutput}`);
         const what = `seed ${seed}: ${layers.map((l) => (l.conv ? `${l.conv.inChannels}x${l.conv.inHeight}x${l.conv.inWidth} k${l.conv.kernel} ${l.conv.padding} -> ${l.rows} pool ${l.pool}` : `fc ${l.cols} -> ${l.rows}`)).join(', ')}`;
-        expectGolden(simulateXnor(b, inputs(r, b, 3), { config: c }), what);
+        expectGolden(simulate(b, inputs(r, b, 3), { config: c }), what);
       }
       for (const t of ['valid', 'same', 'odd kernel', 'even kernel', 'C not a multiple of S', 'M not a multiple of P', 'pool', 'pool remainder dropped',
         'BWN conv', 'binary conv', 'FC over a map', 'conv-conv-FC', 'last scores', 'last threshold']) {
@@ -205,16 +205,16 @@ describe('XNOR convolutions under Verilator equal the golden model', () => {
       const b = binarizeModel({ source: 't', layers }, { numeric: NUMERIC, firstInput: first, lastOutput: 'threshold' });
       const n = layerInputs(b.layers[0]);
       const xs = [...inputs(r, b, 3), new Int32Array(n), new Int32Array(n).fill(first === 'fixed' ? -128 : 1), new Int32Array(n).fill(first === 'fixed' ? 127 : 1)];
-      expectGolden(simulateXnor(b, xs, { config: c }), `${first} k ${k} on ${h}x${w}`);
+      expectGolden(simulate(b, xs, { config: c }), `${first} k ${k} on ${h}x${w}`);
     }
   });
   it('a derived config (capacities rounded up from the bundle) runs a small conv -> pool -> FC chain', () => {
     const r = rng(515);
     const layers = [convLayer(r, 'c0', 2, 5, 4, 2, 'same', 3, 2), { ...mlp(r, [2 * 2 * 3, 2])[0], name: 'fc' }];
     const b = binarizeModel({ source: 't', layers }, { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'threshold' });
-    const res = simulateXnor(b, inputs(r, b, 6));
+    const res = simulate(b, inputs(r, b, 6));
     expectGolden(res, 'derived config');
-    expect(res.config.bufWords).toBe(32); // the 5x4 input map, one word per pixel, rounded up
+    expect((res.config as XnorConfig).bufWords).toBe(32); // the 5x4 input map, one word per pixel, rounded up
   });
 });
 
@@ -236,7 +236,7 @@ describe('XNOR layout rules', () => {
       { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'threshold' },
     );
     expect(() => checkXnorFits(dense, c, 'x')).not.toThrow();
-    expectGolden(simulateXnor(dense, inputs(r, dense, 4), { config: c }), 'dense reshape');
+    expectGolden(simulate(dense, inputs(r, dense, 4), { config: c }), 'dense reshape');
   });
 });
 
@@ -248,7 +248,7 @@ describe('XNOR units throughput', () => {
     const r = rng(5);
     const run = (k: number, m: number) => {
       const b = binarizeModel({ source: 't', layers: mlp(r, [k, m]) }, { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'threshold' });
-      const res = simulateXnor(b, inputs(r, b, 1), { config: c });
+      const res = simulate(b, inputs(r, b, 1), { config: c });
       expectGolden(res, `K ${k} M ${m}`);
       const s = layerShape(b.layers[0], pe, simd, 4);
       return { cycles: res.layerCycles[0][0], ideal: s.folds * s.groups };
@@ -274,7 +274,7 @@ describe('XNOR units throughput', () => {
     ];
     const latency = shapes.map(([ch, h, w, k, padding, m, pool]) => {
       const b = binarizeModel({ source: 't', layers: [convLayer(r, 'c', ch, h, w, k, padding, m, pool)] }, { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'threshold' });
-      const res = simulateXnor(b, inputs(r, b, 1), { config: c });
+      const res = simulate(b, inputs(r, b, 1), { config: c });
       expectGolden(res, `conv ${ch}x${h}x${w} k${k} ${padding} -> ${m} pool ${pool}`);
       const g = xnorGeometry(b, pe, simd, 4)[0];
       const { outH, outW } = convGeometry(b.layers[0].conv!);

@@ -34,10 +34,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Node itself is not Debian's (bookworm ships 18): hwgen needs 20 or later from the machine or nodejs.org.
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if ((node_major < 20)); then
-  echo "install-deps: hwgen needs Node.js 20 or later with npm (found: $(node --version 2>/dev/null || echo none))" >&2
+# Node itself is not Debian's (bookworm ships 18): hwgen needs 20.15 or later (zlib.crc32) from the machine or
+# nodejs.org.
+node_ok=$(node -p 'const [a, b] = process.versions.node.split(".").map(Number); a > 20 || (a === 20 && b >= 15)' 2>/dev/null || echo false)
+if [[ $node_ok != true ]]; then
+  echo "install-deps: hwgen needs Node.js 20.15 or later with npm (found: $(node --version 2>/dev/null || echo none))" >&2
   exit 1
 fi
 

@@ -5,15 +5,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HwgenError } from '../src/errors.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
-
-/** A tool from the system, or a clear error naming the Debian package that provides it. */
-export function requireTool(cmd: string, pkg: string, versionArgs = ['--version']): string {
-  const r = spawnSync(cmd, versionArgs, { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw new HwgenError(`${cmd} is not installed (or does not run); install Debian's '${pkg}' package (scripts/install-deps.sh does)`);
-  }
-  return (r.stdout || r.stderr).trim().split('\n')[0];
-}
+import { requireTools } from '../src/tools.js';
 
 export function cacheDir(): string {
   return process.env.HWGEN_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hwgen');
@@ -43,8 +35,7 @@ const HARNESS = join(PACKAGE_ROOT, 'sim', 'stream_harness.cpp');
  * place, so concurrent builds of one model cannot corrupt each other.
  */
 export function buildModel(spec: ModelSpec): BuiltModel {
-  const version = requireTool('verilator', 'verilator');
-  requireTool('g++', 'build-essential');
+  const { verilator: version } = requireTools('verilator', 'g++');
   const flags = ['--cc', '--exe', '--build', '-j', '2', '-O3', '--x-assign', 'unique', '--x-initial', 'unique', '-Wall',
     '--top-module', spec.top, ...(spec.trace ? ['--trace-fst'] : [])];
   const h = createHash('sha256');
@@ -107,7 +98,7 @@ export function runStream(binary: string, words: Uint32Array, extraArgs: string[
 
 /** `verilator --lint-only -Wall` on generated files; returns what it printed (nothing when clean). */
 export function lintModel(files: Map<string, string>, top: string): { output: string; status: number | null } {
-  requireTool('verilator', 'verilator');
+  requireTools('verilator');
   const dir = mkdtempSync(join(tmpdir(), 'hwgen-lint-'));
   try {
     for (const [name, text] of files) writeFileSync(join(dir, name), text);

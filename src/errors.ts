@@ -11,7 +11,3 @@ export class HwgenError extends Error {
   }
 }
 
-/** Throws a HwgenError naming `where` unless `cond` holds. */
-export function check(cond: unknown, where: string, message: string): asserts cond {
-  if (!cond) throw new HwgenError(`${where}: ${message}`);
-}

@@ -33,7 +33,7 @@ function smallBundle(seed: number): Bundle {
       slices: toSlices(codes, rows, cols, sparse.pes, sparse.zBits),
     };
   };
-  return { numeric, sparse, layers: [layer('a', 9, 6, 3), layer('b', 4, 9, 2)], meta: { source: 'fuzz' } };
+  return { engine: 'eie', numeric, sparse, layers: [layer('a', 9, 6, 3), layer('b', 4, 9, 2)], meta: { source: 'fuzz' } };
 }
 
 /** 'ok', 'hwgen', or the description of any other exception (a bug). */

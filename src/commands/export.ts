@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { writeFileAtomic } from '../atomic.js';
 import { readAnyBundle } from '../model/bundle.js';
 import { encodeNpz } from '../model/npz.js';
-import { exportArrays } from '../engines/export.js';
+import { engineFor } from '../engines/registry.js';
 
 interface Args {
   bundle: string;
@@ -18,7 +18,7 @@ export const exportCommand: CommandModule<object, Args> = {
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the .npz to write (NAME.weight, NAME.bias)' }) as unknown as Argv<Args>,
   handler: (argv: ArgumentsCamelCase<Args>) => {
     const bundle = readAnyBundle(argv.bundle);
-    writeFileAtomic(argv.output, encodeNpz(exportArrays(bundle)), 'export');
+    writeFileAtomic(argv.output, encodeNpz(engineFor(bundle).exportArrays(bundle)), 'export');
     process.stdout.write(`wrote ${argv.output} (${bundle.layers.length} layer(s))\n`);
   },
 };

@@ -1,19 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { simulate, type SimResult } from '../../host/simulate.js';
 import { readFileChecked, writeFileAtomic } from '../atomic.js';
-import { reencodeForPes } from '../compress/reencode.js';
+import { engineFor } from '../engines/registry.js';
 import { HwgenError } from '../errors.js';
-import { checkBundleFits, configForBundle, configHash, validateConfig, type EieConfig } from '../engines/eie/config.js';
-import { checkXnorFits, validateXnorConfig, xnorConfigForBundle, xnorConfigHash, type XnorConfig } from '../engines/xnor/config.js';
-import { quantizeInput } from '../golden/eie.js';
-import { layerInputs } from '../model/layout.js';
 import { readAnyBundle } from '../model/bundle.js';
-import { checkRange } from '../model/limits.js';
 import { toFloat64, type NdArray } from '../model/ndarray.js';
 import { encodeNpy, parseNpy } from '../model/npy.js';
-import { isBinaryBundle, type BinaryBundle, type Bundle, type ConvShape, type NumericFormat } from '../model/types.js';
-import { simulateEie } from '../../host/simulate-eie.js';
-import { simulateXnor } from '../../host/simulate-xnor.js';
+import type { ConvShape } from '../model/types.js';
 
 interface Args {
   bundle: string;
@@ -25,22 +19,6 @@ interface Args {
   raw: boolean;
   trace?: string;
   json: boolean;
-}
-
-/** What both engines' simulations report, for the text and JSON reports. */
-interface Outcome {
-  engine: string;
-  configHash: string;
-  config: EieConfig | XnorConfig;
-  outputs: Int32Array[];
-  cyclesPerInference: number[];
-  layerCycles: number[][];
-  loadCycles?: number;
-  golden: { match: boolean; firstMismatch?: { input: number; index: number; rtl: number; golden: number } };
-  build: { cached: boolean; seconds: number };
-  extra: Record<string, unknown>;
-  /** Outputs are fixed-point activations (else bits). */
-  scores: boolean;
 }
 
 export const simCommand: CommandModule<object, Args> = {
@@ -59,54 +37,31 @@ export const simCommand: CommandModule<object, Args> = {
       .option('trace', { type: 'string', describe: 'write an FST waveform of the whole run here' })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }) as unknown as Argv<Args>,
   handler: (argv: ArgumentsCamelCase<Args>) => {
-    const any = readAnyBundle(argv.bundle);
-    const o = isBinaryBundle(any) ? simBinary(any, argv) : simEie(any, argv);
-    if (argv.output) writeFileAtomic(argv.output, encodeNpy(outputArray(o, argv.raw, any.numeric)), 'output');
+    const given = readAnyBundle(argv.bundle);
+    const engine = engineFor(given);
+    const { length, image } = engine.input(given);
+    const xs = readInputs(argv.input, length, image).map((x) => engine.quantizeInput(given, x));
+    const res = simulate(given, xs, {
+      configFile: argv.config ? { raw: readJson(argv.config), where: argv.config } : undefined,
+      pes: argv.pes,
+      fifoDepth: argv.fifoDepth,
+      trace: argv.trace,
+    });
+    const { bundle, config } = res;
+    if (argv.output) writeFileAtomic(argv.output, encodeNpy(outputArray(res.outputs, engine.outputLength(bundle), argv.raw ? undefined : engine.outputValue(bundle))), 'output');
+    const hash = engine.configHash(config);
     if (argv.json) {
-      const { outputs: _, scores: __, extra, ...rest } = o;
-      process.stdout.write(JSON.stringify({ ...rest, ...extra, inferences: o.outputs.length }, null, 2) + '\n');
+      const { outputs, engine: _, bundle: __, counters, ...rest } = res;
+      process.stdout.write(JSON.stringify({ engine: engine.title, configHash: hash, ...rest, cyclesPerInference: res.cycles, ...counters, inferences: outputs.length }, null, 2) + '\n');
     } else {
-      process.stdout.write(reportText(o, any.layers.length, argv.output));
+      process.stdout.write(reportText(res, `${engine.title} engine ${hash}: ${engine.describe(config)}`, bundle.layers.length, argv.output));
     }
-    if (!o.golden.match) {
-      const m = o.golden.firstMismatch!;
+    if (!res.golden.match) {
+      const m = res.golden.firstMismatch!;
       throw new HwgenError(`the RTL disagrees with the golden model: input ${m.input}, output ${m.index}: RTL ${m.rtl}, golden ${m.golden}`);
     }
   },
 };
-
-function simEie(bundle: Bundle, argv: Args): Outcome {
-  if (argv.pes !== undefined) {
-    checkRange('pes', argv.pes, '--pes');
-    bundle = reencodeForPes(bundle, argv.pes);
-  }
-  const config = argv.config ? validateConfig(readJson(argv.config), argv.config) : configForBundle(bundle, { fifoDepth: argv.fifoDepth });
-  bundle = reencodeForPes(bundle, config.pes);
-  checkBundleFits(bundle, config, argv.config ?? 'derived config');
-  const xs = readInputs(argv.input, bundle.layers[0].cols).map((v) => quantizeInput(v, bundle.numeric));
-  const res = simulateEie(bundle, xs, { config, trace: argv.trace });
-  return {
-    engine: 'EIE', configHash: configHash(config), config, outputs: res.outputs, cyclesPerInference: res.cycles, layerCycles: res.layerCycles,
-    loadCycles: res.loadCycles, golden: res.golden, build: res.build, scores: true,
-    extra: { broadcasts: res.broadcasts, broadcastStalls: res.stalls, simCyclesPerSecond: Math.round(res.cyclesPerSecond) },
-  };
-}
-
-function simBinary(bundle: BinaryBundle, argv: Args): Outcome {
-  if (argv.pes !== undefined) throw new HwgenError('--pes applies to EIE bundles; this bundle is binary: give the XNOR build with --config (docs/xnor.md)', 2);
-  const config = argv.config ? validateXnorConfig(readJson(argv.config), argv.config) : xnorConfigForBundle(bundle);
-  checkXnorFits(bundle, config, argv.config ?? 'derived config');
-  const first = bundle.layers[0];
-  const xs = readInputs(argv.input, layerInputs(first), first.conv).map((v) =>
-    first.input === 'fixed' ? quantizeInput(v, bundle.numeric) : Int32Array.from(v, (x) => (x >= 0 ? 1 : 0)),
-  );
-  const res = simulateXnor(bundle, xs, { config, trace: argv.trace });
-  const last = bundle.layers[bundle.layers.length - 1];
-  return {
-    engine: 'XNOR', configHash: xnorConfigHash(config), config, outputs: res.outputs, cyclesPerInference: res.cycles, layerCycles: res.layerCycles,
-    golden: res.golden, build: res.build, scores: last.output === 'scores', extra: { folds: res.folds },
-  };
-}
 
 function readJson(path: string): unknown {
   try {
@@ -145,26 +100,22 @@ function channelFastest(x: Float64Array, c: ConvShape): Float64Array {
   return out;
 }
 
-function outputArray(o: Outcome, raw: boolean, numeric: NumericFormat): NdArray {
-  const n = o.outputs.length;
-  const m = o.outputs[0]?.length ?? 0;
-  const flat = new Int32Array(n * m);
-  o.outputs.forEach((y, i) => flat.set(y, i * m));
-  if (raw) return { dtype: 'i4', shape: [n, m], data: flat };
-  const real = (q: number) => (o.scores ? q / 2 ** numeric.actFrac : q ? 1 : -1);
-  return { dtype: 'f4', shape: [n, m], data: Float32Array.from(flat, real) };
+function outputArray(outputs: Int32Array[], width: number, real?: (q: number) => number): NdArray {
+  const n = outputs.length;
+  const flat = new Int32Array(n * width);
+  outputs.forEach((y, i) => flat.set(y, i * width));
+  if (!real) return { dtype: 'i4', shape: [n, width], data: flat };
+  return { dtype: 'f4', shape: [n, width], data: Float32Array.from(flat, real) };
 }
 
-function reportText(o: Outcome, layers: number, output?: string): string {
-  const mean = o.cyclesPerInference.reduce((a, b) => a + b, 0) / Math.max(1, o.cyclesPerInference.length);
-  const c = o.config as Partial<EieConfig & XnorConfig>;
-  const shape = o.engine === 'EIE' ? `${c.pes} PEs, queue depth ${c.fifoDepth}` : `${c.pe} rows x ${c.simd} lanes`;
+function reportText(res: SimResult, title: string, layers: number, output?: string): string {
+  const mean = res.cycles.reduce((a, b) => a + b, 0) / Math.max(1, res.cycles.length);
   const lines = [
-    `${o.engine} engine ${o.configHash}: ${shape}, ${o.build.cached ? 'cached model' : `built in ${o.build.seconds.toFixed(1)} s`}`,
-    o.loadCycles !== undefined ? `loaded ${layers} layer(s) in ${o.loadCycles} cycles` : `loaded ${layers} layer(s)`,
-    `${o.outputs.length} inference(s): ${mean.toFixed(1)} cycles each on average` +
-      ` (per layer, first input: ${o.layerCycles[0]?.join(', ') ?? '-'})`,
-    `golden model: ${o.golden.match ? 'bit-exact match' : 'MISMATCH'}`,
+    `${title}, ${res.build.cached ? 'cached model' : `built in ${res.build.seconds.toFixed(1)} s`}`,
+    `loaded ${layers} layer(s) in ${res.loadCycles} cycles`,
+    `${res.outputs.length} inference(s): ${mean.toFixed(1)} cycles each on average` +
+      ` (per layer, first input: ${res.layerCycles[0]?.join(', ') ?? '-'})`,
+    `golden model: ${res.golden.match ? 'bit-exact match' : 'MISMATCH'}`,
   ];
   if (output) lines.push(`wrote ${output}`);
   return lines.join('\n') + '\n';

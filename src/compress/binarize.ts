@@ -194,7 +194,7 @@ export function binarizeModel(model: FloatModel, opts: BinarizeOptions): BinaryB
       prevMap = { c: fl.rows, h: Math.floor(g.outH / p), w: Math.floor(g.outW / p) };
     } else prevMap = undefined;
   });
-  return { numeric: { ...opts.numeric }, layers, meta: {} };
+  return { engine: 'xnor', numeric: { ...opts.numeric }, layers, meta: {} };
 }
 
 /** What `hwgen compress --binary` and `hwgen inspect` print for a binary bundle. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianMatrix, randInt, rng } from '../../test/helpers/random.js';
-import { exportArrays } from '../engines/export.js';
+import { eieExportArrays as exportArrays } from '../engines/eie/export.js';
 import type { FloatLayer, FloatModel, NumericFormat } from '../model/types.js';
 import { compressModel } from './compress.js';
 import { localRows } from '../model/layout.js';

@@ -45,7 +45,7 @@ export function compressModel(model: FloatModel, opts: CompressOptions): { bundl
     details.push(detail);
   }
   return {
-    bundle: { numeric: { ...opts.numeric }, sparse: { ...opts.sparse }, layers, meta: {} },
+    bundle: { engine: 'eie', numeric: { ...opts.numeric }, sparse: { ...opts.sparse }, layers, meta: {} },
     details,
   };
 }

@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HwgenError } from '../errors.js';
+import { requireTools, runTool } from '../tools.js';
 
 /**
  * Resource and speed figures from the open tools: yosys for the Xilinx 7 series, yosys + nextpnr for iCE40.
@@ -43,19 +43,12 @@ function inScratch<T>(files: Map<string, string>, run: (dir: string) => T): T {
   }
 }
 
-function tool(cmd: string, args: string[], cwd: string, pkg: string): string {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 256 << 20 });
-  if (r.error) throw new HwgenError(`${cmd} is not installed; install Debian's '${pkg}' package (scripts/install-deps.sh does)`);
-  if (r.status !== 0) throw new HwgenError(`${cmd} failed (exit ${r.status}):\n${(r.stderr || r.stdout).slice(-3000)}`);
-  return r.stdout + r.stderr;
-}
-
 /** `yosys synth_xilinx` for the 7 series, cells summed by kind. */
 export function synthXilinx(files: Map<string, string>, top: string): XilinxResources {
   return inScratch(files, (dir) => {
     const t0 = performance.now();
     const script = `read_verilog ${[...files.keys()].join(' ')}; synth_xilinx -family xc7 -top ${top} -flatten -noiopad; tee -q -o stat.json stat -json`;
-    const log = tool('yosys', ['-p', script], dir, 'yosys');
+    const log = runTool('yosys', ['-p', script], { cwd: dir });
     const cells = (JSON.parse(readFileSync(join(dir, 'stat.json'), 'utf8')) as { design: { num_cells_by_type: Record<string, number> } }).design
       .num_cells_by_type;
     const sum = (re: RegExp) => Object.entries(cells).filter(([k]) => re.test(k)).reduce((s, [, n]) => s + n, 0);
@@ -75,10 +68,11 @@ export function synthXilinx(files: Map<string, string>, top: string): XilinxReso
 
 /** `synth_ice40` then `nextpnr-ice40` (I/O left to the placer): utilisation and the Fmax nextpnr reports. */
 export function placeIce40(files: Map<string, string>, top: string, device = '--hx8k', pkg = 'ct256'): Ice40Result {
+  requireTools('yosys', 'nextpnr-ice40');
   return inScratch(files, (dir) => {
     const t0 = performance.now();
-    tool('yosys', ['-q', '-p', `read_verilog ${[...files.keys()].join(' ')}; synth_ice40 -top ${top} -json t.json`], dir, 'yosys');
-    const log = tool('nextpnr-ice40', [device, '--package', pkg, '--json', 't.json', '--asc', 't.asc', '--freq', '12', '--pcf-allow-unconstrained'], dir, 'nextpnr-ice40');
+    runTool('yosys', ['-q', '-p', `read_verilog ${[...files.keys()].join(' ')}; synth_ice40 -top ${top} -json t.json`], { cwd: dir });
+    const log = runTool('nextpnr-ice40', [device, '--package', pkg, '--json', 't.json', '--asc', 't.asc', '--freq', '12', '--pcf-allow-unconstrained'], { cwd: dir });
     const use = (kind: string) => {
       const m = new RegExp(`${kind}:\\s*(\\d+)/\\s*(\\d+)`).exec(log);
       if (!m) throw new HwgenError(`nextpnr-ice40 printed no ${kind} utilisation`);

@@ -74,7 +74,7 @@ function randomBundle(seed: number): Bundle {
     layers.push(makeLayer(rnd, `fc${l}`, rows, cols, bits, codes, numeric, sparse));
   }
   const meta: Bundle['meta'] = { source: `model-${seed}.npz`, seed, pruned: rnd() < 0.5, density: rnd() };
-  return { numeric, sparse, layers, meta };
+  return { engine: 'eie', numeric, sparse, layers, meta };
 }
 
 const NUMERIC: NumericFormat = { actBits: 16, actFrac: 8, weightBits: 16, accBits: 32 };
@@ -87,7 +87,7 @@ function baseBundle(): Bundle {
   const c1 = randomCodes(rnd, 5, 10, 2, 0.6);
   c1[4 * 10 + 0] = 1; // row 4 (PE 1, local row 1) is used: shrinking rows to 4 must then fail
   c0[0] = 7; // some v needs all 3 bits
-  return {
+  return { engine: 'eie',
     numeric: { ...NUMERIC },
     sparse: { ...SPARSE },
     layers: [makeLayer(rnd, 'fc0', 10, 7, 3, c0, NUMERIC, SPARSE), makeLayer(rnd, 'fc1', 5, 10, 2, c1, NUMERIC, SPARSE)],
@@ -132,7 +132,7 @@ function parseFile(bytes: Uint8Array): { version: number; flags: number; count: 
   };
 }
 
-function buildFile(sections: { tag: string; index: number; payload: Uint8Array }[], version = 1, flags = 0, count = sections.length): Uint8Array {
+function buildFile(sections: { tag: string; index: number; payload: Uint8Array }[], version = 2, flags = 0, count = sections.length): Uint8Array {
   const parts: Uint8Array[] = [];
   const head = new Uint8Array(16);
   const hv = new DataView(head.buffer);
@@ -211,13 +211,14 @@ describe('encodeBundle / decodeBundle', () => {
     const bytes = encodeBundle(b);
     const f = parseFile(bytes);
     expect(Buffer.from(bytes.subarray(0, 4)).toString('latin1')).toBe('HWGB');
-    expect([f.version, f.flags, f.count, f.headerCrcOk]).toEqual([1, 0, 9, true]);
+    expect([f.version, f.flags, f.count, f.headerCrcOk]).toEqual([2, 0, 9, true]);
     expect(f.sections.map((s) => `${s.tag}:${s.index}`)).toEqual(['META:4294967295', 'PTRS:0', 'BIAS:0', 'VHUF:0', 'ZHUF:0', 'PTRS:1', 'BIAS:1', 'VHUF:1', 'ZHUF:1']);
     expect(f.sections.every((s) => s.crcOk)).toBe(true);
     expect(f.end).toBe(bytes.length);
 
     const meta = JSON.parse(Buffer.from(f.sections[0].payload).toString('utf8'));
-    expect(Object.keys(meta)).toEqual(['generator', 'numeric', 'sparse', 'meta', 'layers']);
+    expect(Object.keys(meta)).toEqual(['generator', 'engine', 'numeric', 'sparse', 'meta', 'layers']);
+    expect(meta.engine).toBe('eie');
     expect(meta.generator).toBe(`hwgen ${HWGEN_VERSION}`);
     expect(meta.layers[0].entries).toEqual(b.layers[0].slices.map((s) => s.v.length));
     expect(meta.layers[1].codebook).toEqual(Array.from(b.layers[1].codebook));
@@ -242,7 +243,7 @@ describe('encodeBundle / decodeBundle', () => {
     const sparse = { pes: 4, vBits: 8, zBits: 8 };
     const codes = Uint8Array.from({ length: 200 * 100 }, () => (rnd() < 0.1 ? (rnd() < 0.9 ? 1 : randInt(rnd, 2, 255)) : 0));
     const layer = makeLayer(rnd, 'big', 200, 100, 8, codes, NUMERIC, sparse);
-    const f = parseFile(encodeBundle({ numeric: NUMERIC, sparse, layers: [layer], meta: {} }));
+    const f = parseFile(encodeBundle({ engine: 'eie', numeric: NUMERIC, sparse, layers: [layer], meta: {} }));
     const entries = layer.slices.reduce((n, s) => n + s.v.length, 0);
     expect(f.sections.find((s) => s.tag === 'VHUF')!.payload.length).toBeLessThan(entries * 0.5); // raw would be 1 byte each
   });
@@ -252,7 +253,7 @@ describe('encodeBundle / decodeBundle', () => {
     const sparse = { pes: 8, vBits: 2, zBits: 1 };
     const l0 = makeLayer(rnd, 'narrow', 3, 5, 2, randomCodes(rnd, 3, 5, 2, 1), NUMERIC, sparse);
     const l1 = makeLayer(rnd, 'zero', 4, 3, 1, new Uint8Array(12), NUMERIC, sparse);
-    const b: Bundle = { numeric: NUMERIC, sparse, layers: [l0, l1], meta: {} };
+    const b: Bundle = { engine: 'eie', numeric: NUMERIC, sparse, layers: [l0, l1], meta: {} };
     expect(l0.slices[5].v.length).toBe(0);
     expect(decodeBundle(encodeBundle(b), 'mem')).toEqual(b);
   });
@@ -333,14 +334,14 @@ describe('validation: every rule has its own error', () => {
     const make = (z: number): Bundle => {
       const layer = makeLayer(prng(3), 'l', 6, 2, 2, new Uint8Array(12), NUMERIC, sparse);
       layer.slices[1] = { ptr: Uint32Array.from([0, 0, 2]), v: Uint8Array.from([1, 2]), z: Uint8Array.from([0, z]) };
-      return { numeric: NUMERIC, sparse, layers: [layer], meta: {} };
+      return { engine: 'eie', numeric: NUMERIC, sparse, layers: [layer], meta: {} };
     };
     expect(() => encodeBundle(make(1))).not.toThrow(); // rows 0 and 2
     expect(() => encodeBundle(make(2))).toThrow(/layer 0 'l' PE 1: column 1 entry 1 lands on local row 3, but the PE holds only 3 rows/);
     // A PE with no rows at all (pes > rows) may hold no entries.
     const tiny = makeLayer(prng(3), 't', 1, 1, 1, new Uint8Array(1), NUMERIC, sparse);
     tiny.slices[1] = { ptr: Uint32Array.from([0, 1]), v: Uint8Array.from([1]), z: Uint8Array.from([0]) };
-    expect(() => encodeBundle({ numeric: NUMERIC, sparse, layers: [tiny], meta: {} })).toThrow(/PE 1: column 0 entry 0 lands on local row 0, but the PE holds only 0 rows/);
+    expect(() => encodeBundle({ engine: 'eie', numeric: NUMERIC, sparse, layers: [tiny], meta: {} })).toThrow(/PE 1: column 0 entry 0 lands on local row 0, but the PE holds only 0 rows/);
   });
 });
 
@@ -370,8 +371,9 @@ describe('decodeBundle: damaged and foreign files', () => {
   });
 
   it('says a newer hwgen is needed for a newer version, flags, tags, kinds or keys', () => {
-    expect(decodeError(buildFile(f.sections, 2)).message).toMatch(/format version 2, but this hwgen reads version 1; the bundle needs a newer hwgen/);
-    expect(decodeError(buildFile(f.sections, 1, 1)).message).toMatch(/flags 0x1 .*newer hwgen/);
+    expect(decodeError(buildFile(f.sections, 3)).message).toMatch(/format version 3, but this hwgen reads version 2; the bundle needs a newer hwgen/);
+    expect(decodeError(buildFile(f.sections, 2, 1)).message).toMatch(/flags 0x1 .*newer hwgen/);
+    expect(decodeError(editMeta(good, (m) => (m.engine = 'ternary'))).message).toMatch(/engine "ternary" is not known to this hwgen; the bundle needs a newer hwgen/);
     const xnor = [...f.sections, { tag: 'XBIN', index: 1, payload: new Uint8Array(3) }];
     expect(decodeError(buildFile(xnor)).message).toMatch(/section "XBIN" at byte \d+ is not known to this hwgen; the bundle needs a newer hwgen/);
     expect(decodeError(editMeta(good, (m) => (m.layers[1].kind = 'ternary'))).message).toMatch(/layer 1: layer kind "ternary" is not known .*newer hwgen/);
@@ -387,6 +389,22 @@ describe('decodeBundle: damaged and foreign files', () => {
     expect(decodeError(buildFile([{ ...f.sections[0], index: 0 }, ...f.sections.slice(1)])).message).toMatch(/META at byte 16 has layer index 0/);
     expect(decodeError(buildFile(f.sections.slice(1))).message).toMatch(/no META section/);
     expect(decodeError(buildFile(f.sections, 1, 0, 10)).message).toMatch(/inside the header of section 10 of 10/);
+  });
+
+  it('reads version-1 files, which name no engine (an EIE bundle is the one with a sparse format)', () => {
+    const v1 = (bytes: Uint8Array) => {
+      const { sections } = parseFile(bytes);
+      const meta = sections.find((s) => s.tag === 'META')!;
+      const json = JSON.parse(Buffer.from(meta.payload).toString('utf8'));
+      delete json.engine;
+      meta.payload = Buffer.from(JSON.stringify(json), 'utf8');
+      return buildFile(sections, 1);
+    };
+    expect(decodeAnyBundle(v1(good), 'v1.hwb')).toEqual(decodeAnyBundle(good, 'v2.hwb'));
+    const bin = encodeBundle(binaryBundle(3));
+    expect(decodeAnyBundle(v1(bin), 'v1.hwb')).toEqual(decodeAnyBundle(bin, 'v2.hwb'));
+    expect(decodeError(editMeta(good, (m) => delete m.engine)).message).toMatch(/META \(byte 16\): engine is undefined; the file is corrupt/);
+    expect(decodeError(editMeta(good, (m) => (m.engine = 'xnor'))).message).toMatch(/missing key|unexpected key "sparse"/);
   });
 
   it('rejects META that is not JSON or lacks keys', () => {
@@ -441,7 +459,7 @@ describe('decodeBundle: damaged and foreign files', () => {
 
   it('rejects a file whose layers do not chain', () => {
     const rnd = prng(77);
-    const one = (rows: number, cols: number, name: string): Bundle => ({
+    const one = (rows: number, cols: number, name: string): Bundle => ({ engine: 'eie',
       numeric: NUMERIC,
       sparse: SPARSE,
       layers: [makeLayer(rnd, name, rows, cols, 2, randomCodes(rnd, rows, cols, 2, 0.5), NUMERIC, SPARSE)],
@@ -569,7 +587,7 @@ function binaryBundle(seed: number): BinaryBundle {
       pool: 1,
     } satisfies XnorLayer;
   });
-  return { numeric: { ...NUMERIC }, layers, meta: { source: 'bin', seed } };
+  return { engine: 'xnor', numeric: { ...NUMERIC }, layers, meta: { source: 'bin', seed } };
 }
 
 describe('binary (XNOR) bundles', () => {
@@ -589,7 +607,7 @@ describe('binary (XNOR) bundles', () => {
       alpha: new Int32Array(0), bias: new Float64Array(0), alphaFrac: 0,
       conv: { inChannels: 2, inHeight: 6, inWidth: 5, kernel: 3, padding: 'same' }, pool: 2,
     };
-    const b: BinaryBundle = { numeric: NUMERIC, layers: [conv], meta: {} };
+    const b: BinaryBundle = { engine: 'xnor', numeric: NUMERIC, layers: [conv], meta: {} };
     const bytes = encodeBundle(b);
     expect(decodeAnyBundle(bytes, 'mem')).toEqual(b);
     const meta = JSON.parse(new TextDecoder().decode(parseFile(bytes).sections[0].payload));

@@ -6,7 +6,6 @@ import { HwgenError } from '../errors.js';
 import { HWGEN_VERSION } from '../paths.js';
 import { bwnAccRange, convGeometry, layerInputs, layerOutputs, rowBytes, scoreShift } from './layout.js';
 import { checkNumeric, checkSparse } from './limits.js';
-import { isBinaryBundle } from './types.js';
 import type { AnyBundle, BinaryBundle, Bundle, ConvShape, EieLayer, NumericFormat, PeSlice, SparseFormat, XnorLayer } from './types.js';
 
 /**
@@ -16,7 +15,8 @@ import type { AnyBundle, BinaryBundle, Bundle, ConvShape, EieLayer, NumericForma
  */
 
 export const BUNDLE_MAGIC = 'HWGB';
-export const BUNDLE_VERSION = 1;
+/** Version 2 names the engine in META; version 1 files (the engine inferred from META's keys) still read. */
+export const BUNDLE_VERSION = 2;
 /** Layer index of a section that belongs to the whole bundle. */
 export const WHOLE_BUNDLE = 0xffffffff;
 /** Longest Huffman code the writer uses. */
@@ -157,7 +157,8 @@ function layerAt(where: string, l: number, name: unknown): string {
 
 /** Everything decodeBundle checks, applied to a bundle in memory (encodeBundle refuses what it could not read back). */
 export function validateBundle(b: AnyBundle, where: string): void {
-  if (isBinaryBundle(b)) return validateBinaryBundle(b, where);
+  if (b.engine === 'xnor') return validateBinaryBundle(b, where);
+  if (b.engine !== 'eie') throw new HwgenError(`${where}: engine is ${describe((b as { engine: unknown }).engine)}; it must be 'eie' or 'xnor'`);
   validateFormats(b.numeric, b.sparse, where);
   validateMetaRecord(b.meta, where);
   if (b.layers.length === 0) throw new HwgenError(`${where}: the bundle has no layers; a model needs at least one`);
@@ -185,7 +186,7 @@ export function encodeBundle(b: AnyBundle): Uint8Array {
 }
 
 function encode(b: AnyBundle, where: string): Uint8Array {
-  if (isBinaryBundle(b)) return encodeBinary(b, where);
+  if (b.engine === 'xnor') return encodeBinary(b, where);
   validateBundle(b, where);
   const sections: Section[] = [{ tag: 'META', index: WHOLE_BUNDLE, payload: new TextEncoder().encode(metaJson(b)) }];
   b.layers.forEach((layer, l) => sections.push(...eieSections(layer, l, b.sparse, layerAt(where, l, layer.name))));
@@ -199,6 +200,7 @@ function metaJson(b: Bundle): string {
   const meta = Object.fromEntries(Object.keys(b.meta).sort().map((k) => [k, b.meta[k]]));
   return JSON.stringify({
     generator: `hwgen ${HWGEN_VERSION}`,
+    engine: b.engine,
     numeric: { actBits, actFrac, weightBits, accBits },
     sparse: { pes, vBits, zBits },
     meta,
@@ -304,7 +306,7 @@ interface ReadSection extends Section {
 /** Decodes an EIE bundle; a binary (XNOR) bundle is refused with a message that says so. */
 export function decodeBundle(buf: Uint8Array, where: string): Bundle {
   const b = decodeAnyBundle(buf, where);
-  if (isBinaryBundle(b)) {
+  if (b.engine !== 'eie') {
     throw new HwgenError(`${where}: the bundle holds binary (XNOR) layers, which run on the XNOR units, not the EIE engine; use it with the XNOR tools (docs/xnor.md)`);
   }
   return b;
@@ -312,14 +314,12 @@ export function decodeBundle(buf: Uint8Array, where: string): Bundle {
 
 /** Decodes a bundle of either engine. */
 export function decodeAnyBundle(buf: Uint8Array, where: string): AnyBundle {
-  const sections = readSections(buf, where);
+  const { version, sections } = readSections(buf, where);
   const metaSec = sections.get(key('META', WHOLE_BUNDLE));
   if (!metaSec) throw new HwgenError(`${where}: no META section; ${CORRUPT}`);
   sections.delete(key('META', WHOLE_BUNDLE));
   const json = parseMetaJson(metaSec, where);
-  if (typeof json === 'object' && json !== null && !Array.isArray(json) && !Object.hasOwn(json, 'sparse')) {
-    return decodeBinary(json as Record<string, unknown>, metaSec, sections, where);
-  }
+  if (metaEngine(json, version, metaSec, where) === 'xnor') return decodeBinary(json as Record<string, unknown>, metaSec, sections, where);
   const head = parseMeta(json, metaSec, where);
 
   const layers = head.layers.map((lm, l) => decodeEieLayer(lm, l, sections, head, where));
@@ -328,7 +328,7 @@ export function decodeAnyBundle(buf: Uint8Array, where: string): AnyBundle {
     throw new HwgenError(`${where}: section ${s.tag} for ${owner} at byte ${s.offset} does not belong to any of the ${layers.length} layers META lists; ${CORRUPT}`);
   }
   validateChain(layers, where);
-  return { numeric: head.numeric, sparse: head.sparse, layers, meta: head.meta };
+  return { engine: 'eie', numeric: head.numeric, sparse: head.sparse, layers, meta: head.meta };
 }
 
 function key(tag: string, index: number): string {
@@ -336,7 +336,7 @@ function key(tag: string, index: number): string {
 }
 
 /** Checks header and framing and every CRC; returns the sections by (tag, layer index). */
-function readSections(buf: Uint8Array, where: string): Map<string, ReadSection> {
+function readSections(buf: Uint8Array, where: string): { version: number; sections: Map<string, ReadSection> } {
   if (buf.length < HEADER_BYTES) throw new HwgenError(`${where}: ${buf.length} bytes is too short for a bundle header (${HEADER_BYTES}); ${CORRUPT}`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (tagAt(buf, 0) !== BUNDLE_MAGIC) {
@@ -360,7 +360,7 @@ function readSections(buf: Uint8Array, where: string): Map<string, ReadSection> 
     o += SECTION_HEAD_BYTES + s.payload.length + 4;
   }
   if (o !== buf.length) throw new HwgenError(`${where}: ${buf.length - o} bytes after the last of ${count} sections (byte ${o}); ${CORRUPT}`);
-  return sections;
+  return { version, sections };
 }
 
 function readSection(buf: Uint8Array, dv: DataView, o: number, n: number, count: number, where: string): ReadSection {
@@ -414,6 +414,22 @@ function parseMetaJson(sec: ReadSection, where: string): unknown {
   } catch (e) {
     throw new HwgenError(`${where}: META (byte ${sec.offset}): not valid UTF-8 JSON (${(e as Error).message}); ${CORRUPT}`);
   }
+}
+
+/**
+ * The engine a bundle runs on: META's `engine` (version 2), removed from `json` so the per-engine parsers see
+ * their own keys; a version-1 file has none, and an EIE bundle was the one with a sparse format.
+ */
+function metaEngine(json: unknown, version: number, sec: ReadSection, where: string): 'eie' | 'xnor' {
+  const at = `${where}: META (byte ${sec.offset})`;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new HwgenError(`${at}: expected an object, found ${describe(json)}; ${CORRUPT}`);
+  const rec = json as Record<string, unknown>;
+  if (version === 1) return Object.hasOwn(rec, 'sparse') ? 'eie' : 'xnor';
+  const engine = rec.engine;
+  delete rec.engine;
+  if (typeof engine !== 'string') throw new HwgenError(`${at}: engine is ${describe(engine)}; ${CORRUPT}`);
+  if (!KNOWN_KINDS.has(engine)) throw new HwgenError(`${at}: engine ${JSON.stringify(engine)} is not known to this hwgen; ${NEWER}`);
+  return engine as 'eie' | 'xnor';
 }
 
 function parseMeta(json: unknown, sec: ReadSection, where: string): MetaHead {
@@ -690,6 +706,7 @@ function encodeBinary(b: BinaryBundle, where: string): Uint8Array {
   const meta = Object.fromEntries(Object.keys(b.meta).sort().map((k) => [k, b.meta[k]]));
   const json = JSON.stringify({
     generator: `hwgen ${HWGEN_VERSION}`,
+    engine: b.engine,
     numeric: { actBits, actFrac, weightBits, accBits },
     meta,
     layers: b.layers.map((l) => ({
@@ -747,7 +764,7 @@ function decodeBinary(json: Record<string, unknown>, metaSec: ReadSection, secti
     };
     const w = sec('XWGT');
     expectLength(w, head.rows * rowBytes(head.cols), `rows = ${head.rows} × ${rowBytes(head.cols)} bytes`, named);
-    head.weights = w.payload.slice();
+    head.weights = new Uint8Array(w.payload);
     if (head.output === 'threshold') {
       const t = sec('XTHR');
       expectLength(t, head.rows * 8 + Math.ceil(head.rows / 8), `rows = ${head.rows} × int64 + flip bits`, named);
@@ -772,5 +789,5 @@ function decodeBinary(json: Record<string, unknown>, metaSec: ReadSection, secti
     throw new HwgenError(`${where}: section ${s.tag} for ${owner} at byte ${s.offset} does not belong to any of the ${layers.length} layers META lists; ${CORRUPT}`);
   }
   validateBinaryChain(layers, where);
-  return { numeric, layers, meta: top.meta as BinaryBundle['meta'] };
+  return { engine: 'xnor', numeric, layers, meta: top.meta as BinaryBundle['meta'] };
 }

@@ -3,6 +3,7 @@
  * neither checks CRCs nor bounds its allocations, every entry is first checked against its central-directory record
  * (sizes, limits) and its extracted bytes are then checked against the recorded size and CRC-32.
  */
+import { crc32 } from 'node:zlib';
 import { unzipSync, zipSync, type UnzipFileInfo, type Zippable } from 'fflate';
 import { HwgenError } from '../errors.js';
 import type { NdArray } from './ndarray.js';
@@ -200,20 +201,4 @@ function u32(b: Uint8Array, p: number): number {
 /** 64-bit values above 2^53 are not exact, but any of them is far beyond every limit checked. */
 function u64(b: Uint8Array, p: number): number {
   return u32(b, p) + u32(b, p + 4) * 2 ** 32;
-}
-
-let crcTable: Uint32Array | undefined;
-/** CRC-32 as zip uses it (polynomial 0xEDB88320). */
-export function crc32(data: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }

@@ -139,6 +139,8 @@ export type Layer = EieLayer | XnorLayer;
 
 /** A bundle for the EIE engine. */
 export interface Bundle {
+  /** The engine it runs on (META names it; src/engines has one module per engine). */
+  engine: 'eie';
   numeric: NumericFormat;
   sparse: SparseFormat;
   layers: EieLayer[];
@@ -148,6 +150,7 @@ export interface Bundle {
 
 /** A bundle for the XNOR units: binary layers, the first of which may be BWN (fixed-point input). */
 export interface BinaryBundle {
+  engine: 'xnor';
   numeric: NumericFormat;
   layers: XnorLayer[];
   meta: Record<string, string | number | boolean>;
@@ -155,9 +158,8 @@ export interface BinaryBundle {
 
 export type AnyBundle = Bundle | BinaryBundle;
 
-export function isBinaryBundle(b: AnyBundle): b is BinaryBundle {
-  return !('sparse' in b);
-}
+/** The engines a bundle can name. */
+export type EngineName = AnyBundle['engine'];
 
 export const DEFAULT_NUMERIC: NumericFormat = { actBits: 16, actFrac: 8, weightBits: 16, accBits: 32 };
 export const DEFAULT_SPARSE: SparseFormat = { pes: 16, vBits: 4, zBits: 4 };

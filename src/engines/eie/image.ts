@@ -1,5 +1,5 @@
 import { localRows } from '../../model/layout.js';
-import { checkBundleFits, type EieConfig } from './config.js';
+import type { EieConfig } from './config.js';
 import { eieWidths } from './rtl.js';
 import { ALL_PES, FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, MEM, STATS_FIELDS } from '../../protocol/command-set.js';
 import type { Bundle } from '../../model/types.js';
@@ -29,7 +29,6 @@ export function layerPlacement(bundle: Bundle) {
 
 /** Every command that loads `bundle` (codebooks, layer table, pointers, entries, biases). */
 export function loadCommands(bundle: Bundle, c: EieConfig): Command[] {
-  checkBundleFits(bundle, c, 'load');
   const w = eieWidths(c);
   const { pes, vBits } = bundle.sparse;
   const place = layerPlacement(bundle);

@@ -1,5 +1,5 @@
 import { ALL_PES, MAX_BURST, MEM, OP, XNOR_FLAG_FIXED, XNOR_FLAG_SCORES, XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_LAYER_STRIDE, XNOR_STATS_FIELDS, addressWord, header } from '../../protocol/command-set.js';
-import { checkXnorFits, xnorGeometry, type XnorConfig, type XnorGeometry } from './config.js';
+import { xnorGeometry, type XnorConfig, type XnorGeometry } from './config.js';
 import { xnorWidths } from './rtl.js';
 import { getBit, rowBytes, scoreShift } from '../../model/layout.js';
 import type { BinaryBundle, XnorLayer } from '../../model/types.js';
@@ -58,7 +58,6 @@ export function xnorDescriptor(l: XnorLayer, b: BinaryBundle, p: XnorGeometry & 
 
 /** Every command that loads `bundle`: descriptors, then per PE its weight words, thresholds / biases and α. */
 export function xnorLoadCommands(b: BinaryBundle, c: XnorConfig): Command[] {
-  checkXnorFits(b, c, 'load');
   const w = xnorWidths(c);
   const place = xnorPlacement(b, c);
   const cmds: Command[] = [];

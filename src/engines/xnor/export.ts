@@ -1,33 +1,14 @@
-import { decodeDenseCodes } from '../model/layout.js';
-import { fromFixed } from '../model/fixed.js';
-import { weightRow } from '../model/layout.js';
-import type { NdArray } from '../model/ndarray.js';
-import { isBinaryBundle, type AnyBundle, type BinaryBundle } from '../model/types.js';
-
-/**
- * The arrays `hwgen export` writes: NAME.weight (float32 [rows, cols], the shared weight at every kept
- * position, 0 elsewhere) and NAME.bias (float32 [rows]) — the naming `hwgen compress` reads, so an export
- * can be compressed again. Biases wider than float32's 24-bit mantissa round.
- */
-export function exportArrays(any: AnyBundle): { name: string; array: NdArray }[] {
-  if (isBinaryBundle(any)) return exportBinary(any);
-  const bundle = any;
-  const out: { name: string; array: NdArray }[] = [];
-  for (const l of bundle.layers) {
-    const weight = Float32Array.from(decodeDenseCodes(l), (q) => fromFixed(q, l.wFrac));
-    const bias = Float32Array.from(l.bias, (q) => fromFixed(q, bundle.numeric.actFrac + l.wFrac));
-    out.push({ name: `${l.name}.weight`, array: { dtype: 'f4', shape: [l.rows, l.cols], data: weight } });
-    out.push({ name: `${l.name}.bias`, array: { dtype: 'f4', shape: [l.rows], data: bias } });
-  }
-  return out;
-}
+import { fromFixed } from '../../model/fixed.js';
+import { weightRow } from '../../model/layout.js';
+import type { NdArray } from '../../model/ndarray.js';
+import type { BinaryBundle } from '../../model/types.js';
 
 /**
  * A binary bundle as arrays: NAME.weight (float32 ±1, [rows, cols] in the hardware's column order), and per kind
  * NAME.threshold (int64) + NAME.flip (uint8), or NAME.alpha and NAME.bias (float32 real values). Batch-norm is
  * folded and cannot be recovered.
  */
-function exportBinary(b: BinaryBundle): { name: string; array: NdArray }[] {
+export function xnorExportArrays(b: BinaryBundle): { name: string; array: NdArray }[] {
   const out: { name: string; array: NdArray }[] = [];
   for (const l of b.layers) {
     const w = new Float32Array(l.rows * l.cols);

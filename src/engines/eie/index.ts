@@ -1,0 +1,50 @@
+import { reencodeForPes } from '../../compress/reencode.js';
+import { bundleReport, formatReport } from '../../compress/report.js';
+import { bundleForward, quantizeInput } from '../../golden/eie.js';
+import { checkRange } from '../../model/limits.js';
+import type { Bundle } from '../../model/types.js';
+import { STATS_FIELDS } from '../../protocol/command-set.js';
+import { joinData } from '../../protocol/command-words.js';
+import { engineReport, type Engine } from '../engine.js';
+import { checkBundleFits, configForBundle, configHash, validateConfig, type EieConfig } from './config.js';
+import { eieExportArrays } from './export.js';
+import { eieStatsCommand, inputCommands, loadCommands, readCommands } from './image.js';
+import { eieWidths, renderEie } from './rtl.js';
+
+/** The EIE engine (docs/eie.md): sparse, codebook-compressed layers over N PEs. */
+export const eieEngine: Engine<Bundle, EieConfig> = {
+  name: 'eie',
+  title: 'EIE',
+  top: 'eie_top',
+  validateConfig,
+  plan(bundle, opts) {
+    if (opts.pes !== undefined) {
+      checkRange('pes', opts.pes, '--pes');
+      bundle = reencodeForPes(bundle, opts.pes);
+    }
+    const file = opts.configFile;
+    const config = opts.config ?? (file ? validateConfig(file.raw, file.where) : configForBundle(bundle, { fifoDepth: opts.fifoDepth }));
+    bundle = reencodeForPes(bundle, config.pes);
+    checkBundleFits(bundle, config, file?.where ?? (opts.config ? 'config' : 'derived config'));
+    return { bundle, config };
+  },
+  configHash,
+  describe: (c) => `${c.pes} PEs, queue depth ${c.fifoDepth}`,
+  render: renderEie,
+  loadCommands,
+  inputCommands: (_bundle, x, c) => inputCommands(x, c),
+  readCommands: (bundle, c) => readCommands(bundle.layers[bundle.layers.length - 1].rows, c),
+  decodeOutput: (bundle, _c, words) => Int32Array.from(words.subarray(0, bundle.layers[bundle.layers.length - 1].rows), (w) => w | 0),
+  statsFields: STATS_FIELDS,
+  layerSlots: (c) => 2 ** eieWidths(c).L_W,
+  input: (bundle) => ({ length: bundle.layers[0].cols }),
+  outputLength: (bundle) => bundle.layers[bundle.layers.length - 1].rows,
+  quantizeInput: (bundle, x) => quantizeInput(x, bundle.numeric),
+  forward: bundleForward,
+  outputValue: (bundle) => (q) => q / 2 ** bundle.numeric.actFrac,
+  exportArrays: eieExportArrays,
+  report(bundle) {
+    const report = bundleReport(bundle);
+    return engineReport(bundle, report, formatReport(report), 'codebook', 'accumulator');
+  },
+};

@@ -1,0 +1,89 @@
+import type { Command } from '../protocol/command-words.js';
+import type { NdArray } from '../model/ndarray.js';
+import type { AnyBundle, ConvShape, EngineName, NumericFormat } from '../model/types.js';
+
+/**
+ * What hwgen knows about one kind of engine, in one place: its build config, its Verilog, the command words
+ * that load a bundle into it and run it, the golden model of what it computes, and how its bundles export and
+ * report. Everything above src/engines asks the registry (src/engines/registry.ts) for the engine a bundle
+ * names; a new engine is a folder here plus one line in the registry.
+ */
+export interface Engine<B extends AnyBundle = AnyBundle, C extends object = object> {
+  /** The name a bundle's META gives (`engine`), the registry key. */
+  name: B['engine'];
+  /** For people: "EIE", "XNOR". */
+  title: string;
+  /** The top module of the rendered Verilog. */
+  top: string;
+
+  // ── the build config ──
+  /** Checks a config object read from a file (every key, range and relation). */
+  validateConfig(raw: unknown, where: string): C;
+  /**
+   * The build for a bundle: the given config, or one read from a config file, or one derived from the bundle
+   * and the options; and the bundle as that build stores it (the EIE engine re-interleaves it for the build's
+   * PEs). Refuses an option the engine has no use for, and a bundle that does not fit the build: the one
+   * place where a bundle meets a build.
+   */
+  plan(bundle: B, opts: BuildOptions<C>): { bundle: B; config: C };
+  configHash(c: C): string;
+  /** The build in a few words for reports: "16 PEs, queue depth 8". */
+  describe(c: C): string;
+  /** Every Verilog file of the build, by name, in a fixed order. */
+  render(c: C): Map<string, string>;
+
+  // ── the command image (docs/commands.md) ──
+  loadCommands(bundle: B, c: C): Command[];
+  inputCommands(bundle: B, x: Int32Array, c: C): Command[];
+  readCommands(bundle: B, c: C): Command[];
+  /** The network's output from the data words of the read commands' answers, concatenated. */
+  decodeOutput(bundle: B, c: C, words: Uint32Array): Int32Array;
+  /** The words STATS answers with, in order; one compute-cycle count per layer slot follows them. */
+  statsFields: readonly string[];
+  /** Layer slots of the build (the per-layer cycle counts STATS reports). */
+  layerSlots(c: C): number;
+
+  // ── the network ──
+  /** Inputs the first layer takes, and its image shape when it is a convolution. */
+  input(bundle: B): { length: number; image?: ConvShape };
+  /** Values the network's output holds. */
+  outputLength(bundle: B): number;
+  /** A real-valued input vector in the form the engine takes (fixed point, or sign bits). */
+  quantizeInput(bundle: B, x: ArrayLike<number>): Int32Array;
+  /** Each layer's output for one input, bit for bit as the hardware computes it. */
+  forward(bundle: B, x: Int32Array): Int32Array[];
+  /** The real value of an output integer (scores: fixed point; bits: ±1). */
+  outputValue(bundle: B): (q: number) => number;
+
+  // ── files and reports ──
+  /** The arrays `hwgen export` writes. */
+  exportArrays(bundle: B): { name: string; array: NdArray }[];
+  /** The compression report: printed text and the JSON fields. */
+  report(bundle: B): { text: string; json: object };
+}
+
+/** How to choose the build for a bundle (CLI flags); an engine refuses those it has no use for. */
+export interface BuildOptions<C extends object = object> {
+  /** A validated config, used as it is. */
+  config?: C;
+  /** A config file's parsed contents and its name, for messages. */
+  configFile?: { raw: unknown; where: string };
+  /** EIE: processing elements (the bundle is re-interleaved for them). */
+  pes?: number;
+  /** EIE: activation queue depth per PE. */
+  fifoDepth?: number;
+}
+
+/** A report as `hwgen inspect` prints it: the formats line (with each engine's names for the weight and wide words), then the table. */
+export function engineReport(b: AnyBundle, report: object, table: string, weightName: string, wideName: string): { text: string; json: object } {
+  const n: NumericFormat = b.numeric;
+  return {
+    json: { numeric: n, meta: b.meta, ...report },
+    text: `activations ${n.actBits}-bit (${n.actFrac} fractional), ${weightName} ${n.weightBits}-bit, ${wideName} ${n.accBits}-bit\n${table}`,
+  };
+}
+
+/** Any registered engine, as code above src/engines sees it. */
+export type AnyEngine = Engine<AnyBundle, object>;
+
+export type { EngineName };

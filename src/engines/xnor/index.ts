@@ -1,0 +1,50 @@
+import { HwgenError } from '../../errors.js';
+import { binaryReport, formatBinaryReport } from '../../compress/binarize.js';
+import { quantizeInput } from '../../golden/eie.js';
+import { binaryForward } from '../../golden/xnor.js';
+import { layerInputs, layerOutputs } from '../../model/layout.js';
+import type { BinaryBundle } from '../../model/types.js';
+import { XNOR_STATS_FIELDS } from '../../protocol/command-set.js';
+import { engineReport, type Engine } from '../engine.js';
+import { checkXnorFits, validateXnorConfig, xnorConfigForBundle, xnorConfigHash, type XnorConfig } from './config.js';
+import { xnorExportArrays } from './export.js';
+import { xnorDecodeOutput, xnorInputCommands, xnorLoadCommands, xnorReadCommands } from './image.js';
+import { renderXnor, xnorWidths } from './rtl.js';
+
+/** The XNOR units (docs/xnor.md): binary (and BWN) layers as XNOR + popcount over P rows × S lanes. */
+export const xnorEngine: Engine<BinaryBundle, XnorConfig> = {
+  name: 'xnor',
+  title: 'XNOR',
+  top: 'xnor_top',
+  validateConfig: validateXnorConfig,
+  plan(bundle, opts) {
+    if (opts.pes !== undefined) throw new HwgenError('--pes applies to EIE bundles; this bundle is binary: give the XNOR build with --config (docs/xnor.md)', 2);
+    const file = opts.configFile;
+    const config = opts.config ?? (file ? validateXnorConfig(file.raw, file.where) : xnorConfigForBundle(bundle));
+    checkXnorFits(bundle, config, file?.where ?? (opts.config ? 'config' : 'derived config'));
+    return { bundle, config };
+  },
+  configHash: xnorConfigHash,
+  describe: (c) => `${c.pe} rows x ${c.simd} lanes`,
+  render: renderXnor,
+  loadCommands: xnorLoadCommands,
+  inputCommands: xnorInputCommands,
+  readCommands: xnorReadCommands,
+  decodeOutput: xnorDecodeOutput,
+  statsFields: XNOR_STATS_FIELDS,
+  layerSlots: (c) => 2 ** xnorWidths(c).L_W,
+  input: (bundle) => ({ length: layerInputs(bundle.layers[0]), image: bundle.layers[0].conv }),
+  outputLength: (bundle) => layerOutputs(bundle.layers[bundle.layers.length - 1]),
+  quantizeInput: (bundle, x) =>
+    bundle.layers[0].input === 'fixed' ? quantizeInput(x, bundle.numeric) : Int32Array.from(x, (v) => (v >= 0 ? 1 : 0)),
+  forward: binaryForward,
+  outputValue(bundle) {
+    const scores = bundle.layers[bundle.layers.length - 1].output === 'scores';
+    return (q) => (scores ? q / 2 ** bundle.numeric.actFrac : q ? 1 : -1);
+  },
+  exportArrays: xnorExportArrays,
+  report(bundle) {
+    const report = binaryReport(bundle);
+    return engineReport(bundle, report, formatBinaryReport(report), 'alpha', 'score bias');
+  },
+};
