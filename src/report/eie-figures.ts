@@ -73,7 +73,7 @@ export function eieLayerFigures(layer: EieLayer, sparse: SparseFormat, pruned?: 
   const values = codebookValues(layer);
   const codebook = values.map((value, index) => ({ index, value, count: vCounts[index], bits: vBits[index] }));
   const z = Array.from(zCounts, (count, sym) => ({ z: sym, count, bits: zBits[sym] }));
-  const distribution = pruned ? floatDistribution(pruned, values) : decodedDistribution(codebook);
+  const distribution = pruned ? floatDistribution(pruned) : decodedDistribution(codebook);
   return { codebook, z, pes, distribution };
 }
 
@@ -82,10 +82,9 @@ export function codebookValues(layer: EieLayer): number[] {
   return Array.from(layer.codebook, (q) => q / 2 ** layer.wFrac);
 }
 
-/** The range the bins cover: every value and every centroid, so the rules fall inside the chart. */
-function binning(lo: number, hi: number): { lo: number; width: number } {
-  const width = hi > lo ? (hi - lo) / HISTOGRAM_BINS : 1;
-  return { lo, width };
+/** Equal bins over [lo, hi] (one value: bins of width 1 from it). */
+function binWidth(lo: number, hi: number): number {
+  return hi > lo ? (hi - lo) / HISTOGRAM_BINS : 1;
 }
 
 function toBins(counts: Float64Array, lo: number, width: number): Bin[] {
@@ -100,20 +99,16 @@ function binOf(x: number, lo: number, width: number): number {
   return Math.min(HISTOGRAM_BINS - 1, Math.max(0, Math.floor((x - lo) / width)));
 }
 
-/** The pruned float weights in HISTOGRAM_BINS equal bins over their range and the centroids'. */
-export function floatDistribution(pruned: Float32Array, centroids: number[]): WeightDistribution {
+/** The pruned float weights in HISTOGRAM_BINS equal bins over their range. */
+export function floatDistribution(pruned: Float32Array): WeightDistribution {
   let lo = Infinity;
   let hi = -Infinity;
   for (const x of pruned) {
     lo = Math.min(lo, x);
     hi = Math.max(hi, x);
   }
-  for (const c of centroids.slice(1)) {
-    lo = Math.min(lo, c);
-    hi = Math.max(hi, c);
-  }
   if (!Number.isFinite(lo)) return { source: 'float', bins: [], weights: 0 };
-  const { width } = binning(lo, hi);
+  const width = binWidth(lo, hi);
   const counts = new Float64Array(HISTOGRAM_BINS);
   for (const x of pruned) counts[binOf(x, lo, width)]++;
   return { source: 'float', bins: toBins(counts, lo, width), weights: pruned.length };
@@ -124,7 +119,8 @@ export function decodedDistribution(codebook: CodebookEntry[]): WeightDistributi
   const used = codebook.slice(1);
   const values = used.map((e) => e.value);
   if (!values.length) return { source: 'decoded', bins: [], weights: 0 };
-  const { lo, width } = binning(Math.min(...values), Math.max(...values));
+  const lo = Math.min(...values);
+  const width = binWidth(lo, Math.max(...values));
   const counts = new Float64Array(HISTOGRAM_BINS);
   for (const e of used) counts[binOf(e.value, lo, width)] += e.count;
   return { source: 'decoded', bins: toBins(counts, lo, width), weights: used.reduce((s, e) => s + e.count, 0) };
