@@ -129,8 +129,8 @@ export function perOutputSpec(title: string, rows: Row[], valueTitle: string, co
   } as TopLevelSpec;
 }
 
-/** Bars per layer (or per resource) of one quantity, with an optional tick per bar for a second one. */
-export function barsSpec(title: string, rows: Row[], x: { field: string; title: string }, y: { field: string; title: string }, tick?: { field: string; title: string }): TopLevelSpec {
+/** Bars per layer (or per resource) of one quantity, with an optional red tick per bar for a second one. */
+export function barsSpec(title: string, rows: Row[], x: { field: string; title: string }, y: { field: string; title: string }, tick?: { field: string }): TopLevelSpec {
   const bars = {
     mark: { type: 'bar', color: '#4c78a8' },
     encoding: {
@@ -140,7 +140,8 @@ export function barsSpec(title: string, rows: Row[], x: { field: string; title: 
   };
   const ticks = tick && {
     mark: { type: 'tick', color: CENTROID_COLOR, thickness: 2 },
-    encoding: { x: { field: x.field, type: 'nominal', sort: null }, y: { field: tick.field, type: 'quantitative', title: tick.title } },
+    // The ticks share the bars' axis; the title stays the bars' (a merged title would be too long to draw).
+    encoding: { x: { field: x.field, type: 'nominal', sort: null }, y: { field: tick.field, type: 'quantitative', title: null } },
   };
   return { ...base(title), data: { values: rows }, layer: ticks ? [bars, ticks] : [bars] } as TopLevelSpec;
 }

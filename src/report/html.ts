@@ -9,7 +9,7 @@ export function esc(s: string | number): string {
 
 /** A table; cells are text (escaped here) and a column is right-aligned when every cell is a number. */
 export function table(head: string[], rows: (string | number)[][], caption?: string): string {
-  const numeric = head.map((_, c) => rows.length > 0 && rows.every((r) => typeof r[c] === 'number' || /^-?[\d.]+(%|x)?$/.test(String(r[c])) || r[c] === ''));
+  const numeric = head.map((_, c) => rows.length > 0 && rows.every((r) => typeof r[c] === 'number' || /^(-?[\d.]+(%|x)?|-|)$/.test(String(r[c]))));
   const cls = (c: number) => (numeric[c] ? ' class="num"' : '');
   const th = head.map((h, c) => `<th${cls(c)}>${esc(h)}</th>`).join('');
   const body = rows.map((r) => `<tr>${r.map((cell, c) => `<td${cls(c)}>${esc(cell)}</td>`).join('')}</tr>`).join('\n');

@@ -190,8 +190,8 @@ async function simSection(sim: SimFigures, charts: ChartCounter): Promise<string
   const head = ['layer', 'cycles', ...(withWork ? ['busiest PE', 'efficiency'] : [])];
   const cells = sim.layers.map((l) => [l.name, fmt.fixed(l.cycles, 1), ...(withWork ? [fmt.fixed(l.idealCycles ?? 0, 1), fmt.pct(l.efficiency ?? 0)] : [])]);
   cells.push(['inference', fmt.fixed(sim.meanCycles, 1), ...(withWork ? ['', fmt.pct(sim.efficiency ?? 0)] : [])]);
-  const spec = barsSpec('Compute cycles per layer', rows, { field: 'layer', title: 'layer' }, { field: 'cycles', title: 'cycles (mean per inference)' },
-    withWork ? { field: 'ideal', title: 'busiest PE entries' } : undefined);
+  const spec = barsSpec('Compute cycles per layer', rows, { field: 'layer', title: 'layer' }, { field: 'cycles', title: 'cycles' },
+    withWork ? { field: 'ideal' } : undefined);
   const what = sim.engine === 'EIE' ? `EIE engine, ${sim.pes} PEs` : 'XNOR units';
   const note = withWork
     ? 'Cycles are the mean over the inferences. Red ticks: the busiest PE\'s entries in the columns whose input is non-zero (the cycles of one entry per PE per cycle). ' +
