@@ -6,12 +6,14 @@ import { benchCompress } from './compress.js';
 import { benchXnor } from './xnor.js';
 import { benchEie } from './eie.js';
 import { benchEieResources } from './eie-resources.js';
+import { benchReport } from './report.js';
 
 const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   compress: benchCompress,
   xnor: benchXnor,
   eie: benchEie,
   'eie-resources': benchEieResources,
+  report: benchReport,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -9,6 +9,8 @@ import { checkNumeric, checkRange, checkSparse } from '../model/limits.js';
 import { DEFAULT_NUMERIC, DEFAULT_SPARSE } from '../model/types.js';
 import { loadWeights, WEIGHT_FORMATS, type ReluRule } from '../model/weights.js';
 import { HWGEN_VERSION } from '../paths.js';
+import { writeFileAtomic } from '../atomic.js';
+import type { ReportInput } from '../report/report.js';
 import { parsePerLayer } from './options.js';
 
 interface Args {
@@ -31,6 +33,7 @@ interface Args {
   lastLayer: 'scores' | 'threshold';
   inputShape?: string;
   convPadding: 'valid' | 'same';
+  report?: string;
 }
 
 export const compressCommand: CommandModule<object, Args> = {
@@ -63,6 +66,7 @@ export const compressCommand: CommandModule<object, Args> = {
         describe: 'which layers of an .npy/.npz get a ReLU (ONNX files say it themselves)',
       })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
+      .option('report', { type: 'string', describe: 'also write the HTML report (hwgen report), with the float weights before sharing' })
       .option('binary', {
         type: 'boolean',
         default: false,
@@ -72,13 +76,17 @@ export const compressCommand: CommandModule<object, Args> = {
       .option('last-layer', { choices: ['scores', 'threshold'] as const, default: 'scores' as const, describe: "with --binary: the last layer's output: fixed-point scores (α kept) or bits" })
       .option('input-shape', { type: 'string', describe: 'with --binary: C,H,W of the input feature map, needed when the first layer is a convolution' })
       .option('conv-padding', { choices: ['same', 'valid'] as const, default: 'same' as const, describe: 'with --binary: padding of .npz convolutions (ONNX Conv nodes say it themselves)' }) as unknown as Argv<Args>,
-  handler: (argv: ArgumentsCamelCase<Args>) => {
+  handler: async (argv: ArgumentsCamelCase<Args>) => {
     if (argv.binary) return compressBinary(argv);
     const opts = compressOptions(argv);
     const model = loadWeights(argv.weights, argv.relu);
     const { bundle, details } = compressModel(model, opts);
     bundle.meta = { source: argv.weights, generator: `hwgen ${HWGEN_VERSION}`, pruning: pruningText(argv) };
+    // Rendered before anything is written, so a failure leaves neither file; only this run has the float weights.
+    const pruned = () => model.layers.map((fl, i) => Float32Array.from(details[i].kept, (k) => fl.weight[k]));
+    const page = argv.report === undefined ? undefined : await renderPage({ bundle, bundleName: argv.output, pruned: pruned() });
     writeBundle(argv.output, bundle);
+    writePage(argv.report, page);
     const report = bundleReport(bundle);
     const fidelity = measureFidelity(model, bundle);
     if (argv.json) {
@@ -90,7 +98,8 @@ export const compressCommand: CommandModule<object, Args> = {
         `${formatReport(report)}\n` +
           `against the float network on ${f.samples} random inputs: output error ${(f.relativeRms * 100).toFixed(2)}% RMS, ` +
           `same largest output ${Math.round(f.argmaxAgreement * f.samples)}/${f.samples}\n` +
-          `wrote ${argv.output}\n`,
+          `wrote ${argv.output}\n` +
+          (argv.report === undefined ? '' : `wrote ${argv.report}\n`),
       );
     }
   },
@@ -117,7 +126,7 @@ function pruningText(a: Args): string {
 }
 
 /** `--binary`: every layer to XNOR form; the pruning and codebook options do not apply. */
-function compressBinary(argv: Args): void {
+async function compressBinary(argv: Args): Promise<void> {
   if (argv.density !== undefined || argv.quality !== undefined) {
     throw new HwgenError('--binary keeps every weight (as its sign); --density and --quality do not apply', 2);
   }
@@ -130,10 +139,22 @@ function compressBinary(argv: Args): void {
     lastOutput: argv.lastLayer,
   });
   bundle.meta = { source: argv.weights, generator: `hwgen ${HWGEN_VERSION}`, binary: true };
+  const page = argv.report === undefined ? undefined : await renderPage({ bundle, bundleName: argv.output });
   writeBundle(argv.output, bundle);
+  writePage(argv.report, page);
   const report = binaryReport(bundle);
   if (argv.json) process.stdout.write(JSON.stringify({ output: argv.output, ...report }, null, 2) + '\n');
-  else process.stdout.write(`${formatBinaryReport(report)}\nwrote ${argv.output}\n`);
+  else process.stdout.write(`${formatBinaryReport(report)}\nwrote ${argv.output}\n${argv.report === undefined ? '' : `wrote ${argv.report}\n`}`);
+}
+
+/** The --report page. Vega takes a second to load: only a run that draws loads it. */
+async function renderPage(input: ReportInput): Promise<string> {
+  const { renderReport } = await import('../report/report.js');
+  return renderReport(input);
+}
+
+function writePage(path: string | undefined, page: string | undefined): void {
+  if (path !== undefined && page !== undefined) writeFileAtomic(path, new TextEncoder().encode(page), 'report');
 }
 
 /** "C,H,W" as three positive integers. */

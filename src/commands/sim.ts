@@ -51,8 +51,8 @@ export const simCommand: CommandModule<object, Args> = {
     if (argv.output) writeFileAtomic(argv.output, encodeNpy(outputArray(res.outputs, engine.outputLength(bundle), argv.raw ? undefined : engine.outputValue(bundle))), 'output');
     const hash = engine.configHash(config);
     if (argv.json) {
-      const { outputs, engine: _, bundle: __, counters, ...rest } = res;
-      process.stdout.write(JSON.stringify({ engine: engine.title, configHash: hash, ...rest, cyclesPerInference: res.cycles, ...counters, inferences: outputs.length }, null, 2) + '\n');
+      const { outputs, engine: _, bundle: __, counters, cycles, ...rest } = res;
+      process.stdout.write(JSON.stringify({ engine: engine.title, configHash: hash, ...rest, cyclesPerInference: cycles, ...counters, inferences: outputs.length }, null, 2) + '\n');
     } else {
       process.stdout.write(reportText(res, `${engine.title} engine ${hash}: ${engine.describe(config)}`, bundle.layers.length, argv.output));
     }

@@ -1,0 +1,43 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { HwgenError } from '../errors.js';
+import { readAnyBundle } from '../model/bundle.js';
+import { engineFor } from '../engines/registry.js';
+import { readBuildResources } from '../report/build-resources.js';
+import { efficiencyOf, readSimInputs, readSimResult, simFigures } from '../report/sim-result.js';
+
+interface Args {
+  bundle: string;
+  output: string;
+  sim?: string;
+  input?: string;
+  build?: string;
+}
+
+export const reportCommand: CommandModule<object, Args> = {
+  command: 'report <bundle>',
+  describe: 'Write one self-contained HTML page of a bundle: bytes per stage, weight distribution and codebook, Huffman codes, load balance (and a simulation and a build)',
+  builder: (y: Argv) =>
+    y
+      .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle to report on (.hwb)' })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the page to write (.html)' })
+      .option('sim', { type: 'string', describe: "a simulation's result: the JSON 'hwgen sim --json' prints (cycles per layer)" })
+      .option('input', { type: 'string', describe: "with --sim on an EIE bundle: the inputs (.npy) the simulation ran, for the load-balance efficiency" })
+      .option('build', { type: 'string', describe: 'a build folder holding resources.json (docs/report.md): resources against the part, Fmax' }) as unknown as Argv<Args>,
+  handler: async (argv: ArgumentsCamelCase<Args>) => {
+    if (argv.input !== undefined && argv.sim === undefined) throw new HwgenError('--input goes with --sim: it names the inputs that simulation ran', 2);
+    // Every input is read and checked before anything is written.
+    const bundle = readAnyBundle(argv.bundle);
+    let sim;
+    if (argv.sim !== undefined) {
+      const result = readSimResult(argv.sim);
+      if (argv.input !== undefined && !efficiencyOf(bundle)) throw new HwgenError(`--input: the efficiency is measured for EIE bundles; this bundle is for the ${engineFor(bundle).title} engine`, 2);
+      const inputs = argv.input === undefined ? undefined : { path: argv.input, rows: readSimInputs(argv.input, engineFor(bundle).input(bundle).length) };
+      sim = simFigures(result, bundle, argv.sim, inputs);
+    }
+    const build = argv.build === undefined ? undefined : readBuildResources(argv.build);
+    // Vega takes a second to load: only the commands that draw load it.
+    const { writeReport } = await import('../report/report.js');
+    await writeReport(argv.output, { bundle, bundleName: argv.bundle, sim, build });
+    process.stdout.write(`wrote ${argv.output}\n`);
+  },
+};
