@@ -78,7 +78,7 @@ export class ShellDouble {
   private parser: FrameParser;
   private last?: { seq: number; reply: Uint8Array };
   constructor(
-    private readonly t: MemoryTransport,
+    private readonly t: Transport,
     private readonly exec: (payload: Uint32Array) => Uint32Array,
     readonly maxPayloadWords = 256,
   ) {
