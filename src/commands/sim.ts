@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { readFileChecked, writeFileAtomic } from '../atomic.js';
+import { checkOutputs, readFileChecked, writeFileAtomic } from '../atomic.js';
 import { reencodeForPes } from '../compress/reencode.js';
 import { HwgenError } from '../errors.js';
 import { checkBundleFits, configForBundle, configHash, validateConfig, type EieConfig } from '../engines/eie/config.js';
@@ -14,6 +14,7 @@ import { encodeNpy, parseNpy } from '../model/npy.js';
 import { isBinaryBundle, type BinaryBundle, type Bundle, type ConvShape, type NumericFormat } from '../model/types.js';
 import { simulateEie } from '../../host/simulate-eie.js';
 import { simulateXnor } from '../../host/simulate-xnor.js';
+import type { ModeRule } from './options.js';
 
 interface Args {
   bundle: string;
@@ -43,6 +44,11 @@ interface Outcome {
   scores: boolean;
 }
 
+/** Options that do nothing in the mode given (src/cli.ts refuses them). */
+export const simModeRules: ModeRule[] = [
+  { option: 'fifo-depth', applies: (a) => a.config === undefined, why: "with --config: the config's fifoDepth sets the queue depth" },
+];
+
 export const simCommand: CommandModule<object, Args> = {
   command: 'sim <bundle>',
   describe: 'Build (or reuse) the Verilator model of the engine a bundle runs on (EIE, or XNOR for --binary bundles), run inputs through it and check it against the golden model',
@@ -59,9 +65,10 @@ export const simCommand: CommandModule<object, Args> = {
       .option('trace', { type: 'string', describe: 'write an FST waveform of the whole run here' })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }) as unknown as Argv<Args>,
   handler: (argv: ArgumentsCamelCase<Args>) => {
+    checkOutputs([{ path: argv.output, flag: '-o' }, { path: argv.trace, flag: '--trace' }], [{ path: argv.bundle, flag: 'the bundle' }, { path: argv.input, flag: '--input' }, { path: argv.config, flag: '--config' }]);
     const any = readAnyBundle(argv.bundle);
     const o = isBinaryBundle(any) ? simBinary(any, argv) : simEie(any, argv);
-    if (argv.output) writeFileAtomic(argv.output, encodeNpy(outputArray(o, argv.raw, any.numeric)), 'output');
+    if (argv.output !== undefined) writeFileAtomic(argv.output, encodeNpy(outputArray(o, argv.raw, any.numeric)), 'output');
     if (argv.json) {
       const { outputs: _, scores: __, extra, ...rest } = o;
       process.stdout.write(JSON.stringify({ ...rest, ...extra, inferences: o.outputs.length }, null, 2) + '\n');

@@ -37,6 +37,11 @@ export interface LayerDetail {
 }
 
 export function compressModel(model: FloatModel, opts: CompressOptions): { bundle: Bundle; details: LayerDetail[] } {
+  const names = model.layers.map((l) => l.name);
+  for (const [what, p] of [['density', opts.density], ['quality', opts.quality]] as const) {
+    const unknown = typeof p === 'object' ? Object.keys(p).filter((k) => !names.includes(k)) : [];
+    if (unknown.length) throw new HwgenError(`--${what}: no layer named '${unknown[0]}'; the layers are ${names.join(', ')}`, 2);
+  }
   const layers: EieLayer[] = [];
   const details: LayerDetail[] = [];
   for (const fl of model.layers) {
@@ -54,6 +59,9 @@ export function compressLayer(fl: FloatLayer, opts: CompressOptions): { layer: E
   const lap = stopwatch();
   const kept = prune(fl, opts);
   const pruneMs = lap();
+  if (kept.length === 0 && fl.weight.some((w) => w !== 0)) {
+    throw new HwgenError(`layer '${fl.name}': ${pruningText(opts, fl.name)} prunes every weight, leaving only the bias; keep more weights`, 2);
+  }
   const values = new Float32Array(kept.length);
   for (let n = 0; n < kept.length; n++) values[n] = fl.weight[kept[n]];
 
@@ -61,6 +69,12 @@ export function compressLayer(fl: FloatLayer, opts: CompressOptions): { layer: E
   const { centroids, iterations } = kmeans1d(values, k, opts.maxIter ?? 100);
   const kmeansMs = lap();
   const { codebook, wFrac } = fixedCodebook(fl.name, centroids, opts.numeric);
+  if (kept.length > 0 && codebook.every((q) => q === 0)) {
+    throw new HwgenError(
+      `layer '${fl.name}': every shared weight rounds to 0 in fixed point (largest |centroid| ${Math.max(...centroids.map(Math.abs)).toPrecision(3)}, ` +
+        `${wFrac} fractional bits): the layer would compute only its bias; scale its weights up, or raise --acc-bits to allow more fractional bits`,
+    );
+  }
   const levels = Array.from(codebook.subarray(1), (q) => q / 2 ** wFrac);
   const nearest = assignNearest(values, levels);
   const codes = nearest.map((c) => c + 1);
@@ -101,6 +115,11 @@ function stopwatch(): () => number {
 function prune(fl: FloatLayer, opts: CompressOptions): Uint32Array {
   if (opts.quality !== undefined) return pruneByQuality(fl.weight, pick(opts.quality, fl.name, 'quality'));
   return pruneToDensity(fl.weight, opts.density === undefined ? 1 : pick(opts.density, fl.name, 'density'));
+}
+
+function pruningText(opts: CompressOptions, name: string): string {
+  if (opts.quality !== undefined) return `--quality ${pick(opts.quality, name, 'quality')}`;
+  return `--density ${opts.density === undefined ? 1 : pick(opts.density, name, 'density')}`;
 }
 
 function pick(p: PerLayer, name: string, what: string): number {
