@@ -3,6 +3,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { binarizeModel, binaryReport, formatBinaryReport } from '../compress/binarize.js';
 import { compressModel, type CompressOptions } from '../compress/compress.js';
 import { measureFidelity } from '../compress/fidelity.js';
+import { describeSaturations, totalSaturations, type Saturations } from '../golden/saturation.js';
 import { bundleReport, formatReport } from '../compress/report.js';
 import { checkOutputs } from '../atomic.js';
 import { HwgenError } from '../errors.js';
@@ -87,6 +88,7 @@ export const compressCommand: CommandModule<object, Args> = {
     writeBundle(argv.output, bundle);
     const report = bundleReport(bundle);
     const fidelity = measureFidelity(model, bundle);
+    warnSaturations(fidelity.saturations, bundle.layers.map((l) => l.name), fidelity.samples);
     if (argv.json) {
       const layers = report.layers.map((l, i) => ({ ...l, weightMse: details[i].weightMse, kmeansIterations: details[i].iterations }));
       process.stdout.write(JSON.stringify({ output: argv.output, ...report, layers, fidelity }, null, 2) + '\n');
@@ -95,7 +97,7 @@ export const compressCommand: CommandModule<object, Args> = {
       process.stdout.write(
         `${formatReport(report)}\n` +
           `against the float network on ${f.samples} random inputs: output error ${(f.relativeRms * 100).toFixed(2)}% RMS, ` +
-          `same largest output ${Math.round(f.argmaxAgreement * f.samples)}/${f.samples}\n` +
+          `same largest output ${Math.round(f.argmaxAgreement * f.samples)}/${f.samples}, fixed-point saturations ${totalSaturations(f.saturations)}\n` +
           `wrote ${argv.output}\n`,
       );
     }
@@ -154,6 +156,16 @@ function compressBinary(argv: Args): void {
   const report = binaryReport(bundle);
   if (argv.json) process.stdout.write(JSON.stringify({ output: argv.output, ...report }, null, 2) + '\n');
   else process.stdout.write(`${formatBinaryReport(report)}\nwrote ${argv.output}\n`);
+}
+
+/** Fixed point that clips gives wrong answers however exactly the hardware matches the golden model: say so. */
+function warnSaturations(s: Saturations[], names: string[], samples: number): void {
+  if (totalSaturations(s) === 0) return;
+  process.stderr.write(
+    `hwgen: warning: fixed point saturated on ${samples} random check inputs (${describeSaturations(s, names)}); ` +
+      `outputs where it happens are wrong: scale the network's weights or biases down, or give the activations ` +
+      `more integer bits (lower --act-frac or raise --act-bits)\n`,
+  );
 }
 
 /** An engine's layer table has `max` entries (its config's maxLayers): say so now rather than at build time. */

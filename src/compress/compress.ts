@@ -151,7 +151,15 @@ function quantizeBias(fl: FloatLayer, numeric: NumericFormat, wFrac: number): Fl
   const out = new Float64Array(fl.rows);
   if (!fl.bias) return out;
   for (let i = 0; i < fl.rows; i++) {
-    out[i] = saturate(Math.round(fl.bias[i] * 2 ** (numeric.actFrac + wFrac)), numeric.accBits) + 0; // + 0: no -0
+    const q = Math.round(fl.bias[i] * 2 ** (numeric.actFrac + wFrac));
+    if (saturate(q, numeric.accBits) !== q) {
+      const frac = numeric.actFrac + wFrac;
+      throw new HwgenError(
+        `layer '${fl.name}': bias[${i}] = ${fl.bias[i]} does not fit the ${numeric.accBits}-bit accumulator with ${frac} fractional bits ` +
+          `(|bias| < ${2 ** (numeric.accBits - 1 - frac)}); rescale the layer, raise --acc-bits or lower --act-frac`,
+      );
+    }
+    out[i] = q + 0; // + 0: no -0
   }
   return out;
 }
