@@ -24,8 +24,8 @@ export function parsePerLayer(flag: string, text: string, ok: (x: number) => boo
 }
 
 /**
- * One rule for every option: given twice, it is an error (yargs would hand the command an array, and a
- * `--trace a --trace b` would write a file named "a,b").
+ * One rule for every option that takes a value: given twice, it is an error (yargs would hand the command an
+ * array, and `--trace a --trace b` would write a file named "a,b"). A flag given twice is still that flag.
  */
 export function refuseRepeated(argv: Record<string, unknown>): void {
   // An option and its aliases (-o/--output, --fifo-depth/--fifoDepth) all hold the array: name the long, dashed one.
