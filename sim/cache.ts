@@ -120,8 +120,8 @@ export function withCleanupOnSignal<T>(tmp: string, work: () => T): T {
     handlersInstalled = true;
     for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
       process.on(sig, () => {
+        if (building.size > 0) process.stderr.write(`hwgen: interrupted (${sig}) while building; the partial build is removed\n`);
         for (const d of building) rmSync(d, { recursive: true, force: true });
-        process.stderr.write(`hwgen: interrupted (${sig}); no partial build left in the model cache\n`);
         process.exit(128 + n);
       });
     }
