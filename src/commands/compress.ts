@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { binarizeModel, binaryReport, formatBinaryReport } from '../compress/binarize.js';
-import { compressModel, type CompressOptions } from '../compress/compress.js';
+import { compressModel, emptyLayer, type CompressOptions } from '../compress/compress.js';
 import { measureFidelity } from '../compress/fidelity.js';
 import { describeSaturations, totalSaturations, type Saturations } from '../golden/saturation.js';
 import { bundleReport, formatReport } from '../compress/report.js';
@@ -84,6 +84,10 @@ export const compressCommand: CommandModule<object, Args> = {
     const model = loadWeights(argv.weights, argv.relu);
     checkLayerCount(model.layers.length, CONFIG_LIMITS.maxLayers[1], 'the EIE engine', argv.weights);
     const { bundle, details } = compressModel(model, opts);
+    model.layers.forEach((fl, i) => {
+      const why = emptyLayer(fl, bundle.layers[i], details[i], opts);
+      if (why) throw new HwgenError(`layer '${fl.name}': ${why}`, 2);
+    });
     bundle.meta = { source: argv.weights, generator: `hwgen ${HWGEN_VERSION}`, pruning: pruningText(argv) };
     writeBundle(argv.output, bundle);
     const report = bundleReport(bundle);

@@ -38,11 +38,6 @@ describe('compress → export round trip', () => {
       const density = [0.01, 0.05, 0.3, 1][seed % 4];
       const l = layer(r, rows, cols);
       const model: FloatModel = { source: 'test', layers: [l] };
-      if (Math.round(density * rows * cols) === 0) {
-        // a density that keeps no weight at all is refused, not turned into a layer that computes only its bias
-        expect(() => compressModel(model, { density, bits, sparse: { pes, vBits, zBits }, numeric: NUMERIC })).toThrow(/prunes every weight/);
-        continue;
-      }
       const { bundle } = compressModel(model, { density, bits, sparse: { pes, vBits, zBits }, numeric: NUMERIC });
       const el = bundle.layers[0];
       expect(el.codebook.length).toBe(2 ** bits);

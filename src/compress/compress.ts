@@ -21,7 +21,10 @@ export interface CompressOptions {
   maxIter?: number;
 }
 
-/** What compressing one layer decided, kept for reports and tests. */
+/**
+ * What compressing one layer decided, kept for reports and tests. A layer may come out empty (every weight
+ * pruned, or every shared weight 0 in fixed point): the engines handle it, and `emptyLayer` says why.
+ */
 export interface LayerDetail {
   /** Row-major positions kept by pruning. */
   kept: Uint32Array;
@@ -59,9 +62,6 @@ export function compressLayer(fl: FloatLayer, opts: CompressOptions): { layer: E
   const lap = stopwatch();
   const kept = prune(fl, opts);
   const pruneMs = lap();
-  if (kept.length === 0 && fl.weight.some((w) => w !== 0)) {
-    throw new HwgenError(`layer '${fl.name}': ${pruningText(opts, fl.name)} prunes every weight, leaving only the bias; keep more weights`, 2);
-  }
   const values = new Float32Array(kept.length);
   for (let n = 0; n < kept.length; n++) values[n] = fl.weight[kept[n]];
 
@@ -69,12 +69,6 @@ export function compressLayer(fl: FloatLayer, opts: CompressOptions): { layer: E
   const { centroids, iterations } = kmeans1d(values, k, opts.maxIter ?? 100);
   const kmeansMs = lap();
   const { codebook, wFrac } = fixedCodebook(fl.name, centroids, opts.numeric);
-  if (kept.length > 0 && codebook.every((q) => q === 0)) {
-    throw new HwgenError(
-      `layer '${fl.name}': every shared weight rounds to 0 in fixed point (largest |centroid| ${Math.max(...centroids.map(Math.abs)).toPrecision(3)}, ` +
-        `${wFrac} fractional bits): the layer would compute only its bias; scale its weights up, or raise --acc-bits to allow more fractional bits`,
-    );
-  }
   const levels = Array.from(codebook.subarray(1), (q) => q / 2 ** wFrac);
   const nearest = assignNearest(values, levels);
   const codes = nearest.map((c) => c + 1);
@@ -117,12 +111,7 @@ function prune(fl: FloatLayer, opts: CompressOptions): Uint32Array {
   return pruneToDensity(fl.weight, opts.density === undefined ? 1 : pick(opts.density, fl.name, 'density'));
 }
 
-function pruningText(opts: CompressOptions, name: string): string {
-  if (opts.quality !== undefined) return `--quality ${pick(opts.quality, name, 'quality')}`;
-  return `--density ${opts.density === undefined ? 1 : pick(opts.density, name, 'density')}`;
-}
-
-function pick(p: PerLayer, name: string, what: string): number {
+export function pick(p: PerLayer, name: string, what: string): number {
   if (typeof p === 'number') return p;
   if (!(name in p)) {
     throw new HwgenError(`--${what}: no value for layer '${name}' (given for: ${Object.keys(p).join(', ')}); give one per layer`);
@@ -162,4 +151,24 @@ function quantizeBias(fl: FloatLayer, numeric: NumericFormat, wFrac: number): Fl
     out[i] = q + 0; // + 0: no -0
   }
   return out;
+}
+
+/**
+ * Why a compressed layer computes only its bias although its float weights were not all zero (undefined when it
+ * does not): the CLI refuses such a layer, since its report would still show the weights as kept.
+ */
+export function emptyLayer(fl: FloatLayer, layer: EieLayer, detail: LayerDetail, opts: CompressOptions): string | undefined {
+  if (!fl.weight.some((w) => w !== 0)) return undefined;
+  if (detail.kept.length === 0) {
+    const setting = opts.quality !== undefined ? `--quality ${pick(opts.quality, fl.name, 'quality')}` : `--density ${opts.density === undefined ? 1 : pick(opts.density, fl.name, 'density')}`;
+    return `${setting} prunes every weight, leaving only the bias; keep more weights`;
+  }
+  if (layer.codebook.every((q) => q === 0)) {
+    const largest = detail.centroids.reduce((m, c) => Math.max(m, Math.abs(c)), 0);
+    return (
+      `every shared weight rounds to 0 in fixed point (largest |centroid| ${largest.toPrecision(3)}, ${layer.wFrac} fractional bits): ` +
+      `the layer would compute only its bias; scale its weights up, or raise --acc-bits to allow more fractional bits`
+    );
+  }
+  return undefined;
 }
