@@ -196,7 +196,7 @@ describe('bad input gets a clear error, a non-zero exit and no output', () => {
     ['density 0', () => ['compress', 'net.npz', '-o', 'o.hwb', '--density', '0'], /--density 0: '0' is not a density in \(0, 1\]/],
     ['density 1.5', () => ['compress', 'net.npz', '-o', 'o.hwb', '--density', '1.5'], /not a density in \(0, 1\]/],
     ['density for an unknown layer', () => ['compress', 'net.npz', '-o', 'o.hwb', '--density', 'fc1=0.5'], /no value for layer 'fc2'/],
-    ['unwritable output', () => ['compress', 'net.npz', '-o', 'no/such/dir/o.hwb'], /cannot write bundle no\/such\/dir\/o\.hwb: directory no\/such\/dir does not exist/],
+    ['unwritable output', () => ['compress', 'net.npz', '-o', 'no/such/dir/o.hwb'], /cannot write -o no\/such\/dir\/o\.hwb: directory no\/such\/dir does not exist/],
     ['unknown format', () => (writeFileSync(join(dir, 'w.txt'), '1 2 3'), ['compress', 'w.txt', '-o', 'o.hwb']), /unknown weights format '\.txt'/],
     ['missing file', () => ['compress', 'absent.npz', '-o', 'o.hwb'], /absent\.npz: cannot read the weights file \(ENOENT\)/],
     ['unknown option', () => ['compress', 'net.npz', '-o', 'o.hwb', '--dnesity', '0.1'], /Unknown argument: dnesity/],
