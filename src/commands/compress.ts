@@ -3,7 +3,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { binarizeModel, binaryReport, formatBinaryReport } from '../compress/binarize.js';
 import { compressModel, emptyLayer, type CompressOptions } from '../compress/compress.js';
 import { measureFidelity } from '../compress/fidelity.js';
-import { describeSaturations, totalSaturations, type Saturations } from '../golden/saturation.js';
+import { saturationWarning, totalSaturations } from '../golden/saturation.js';
 import { bundleReport, formatReport } from '../compress/report.js';
 import { checkOutputs } from '../atomic.js';
 import { HwgenError } from '../errors.js';
@@ -103,7 +103,7 @@ export const compressCommand: CommandModule<object, Args> = {
     writePage(argv.report, page);
     const report = bundleReport(bundle);
     const fidelity = measureFidelity(model, bundle);
-    warnSaturations(fidelity.saturations, bundle.layers.map((l) => l.name), fidelity.samples);
+    process.stderr.write(saturationWarning(fidelity.saturations, bundle.layers.map((l) => l.name), `on ${fidelity.samples} random check inputs`) ?? '');
     if (argv.json) {
       const layers = report.layers.map((l, i) => ({ ...l, weightMse: details[i].weightMse, kmeansIterations: details[i].iterations }));
       process.stdout.write(JSON.stringify({ output: argv.output, ...report, layers, fidelity }, null, 2) + '\n');
@@ -184,16 +184,6 @@ async function renderPage(input: ReportInput): Promise<string> {
 
 function writePage(path: string | undefined, page: string | undefined): void {
   if (path !== undefined && page !== undefined) writeFileAtomic(path, new TextEncoder().encode(page), 'report');
-}
-
-/** Fixed point that clips gives wrong answers however exactly the hardware matches the golden model: say so. */
-function warnSaturations(s: Saturations[], names: string[], samples: number): void {
-  if (totalSaturations(s) === 0) return;
-  process.stderr.write(
-    `hwgen: warning: fixed point saturated on ${samples} random check inputs (${describeSaturations(s, names)}); ` +
-      `outputs where it happens are wrong: scale the network's weights or biases down, or give the activations ` +
-      `more integer bits (lower --act-frac or raise --act-bits)\n`,
-  );
 }
 
 /** An engine's layer table has `max` entries (its config's maxLayers): say so now rather than at build time. */

@@ -4,6 +4,7 @@ import { simulate, type SimResult } from '../../host/simulate.js';
 import { checkOutputs, readFileChecked, writeFileAtomic } from '../atomic.js';
 import { engineFor } from '../engines/registry.js';
 import { HwgenError } from '../errors.js';
+import { noSaturations, saturationWarning, totalSaturations } from '../golden/saturation.js';
 import { readAnyBundle } from '../model/bundle.js';
 import { toFloat64, type NdArray } from '../model/ndarray.js';
 import { encodeNpy, parseNpy } from '../model/npy.js';
@@ -47,7 +48,8 @@ export const simCommand: CommandModule<object, Args> = {
     const given = readAnyBundle(argv.bundle);
     const engine = engineFor(given);
     const { length, image } = engine.input(given);
-    const xs = readInputs(argv.input, length, image).map((x) => engine.quantizeInput(given, x));
+    const clipped = noSaturations();
+    const xs = readInputs(argv.input, length, image).map((x) => engine.quantizeInput(given, x, clipped));
     const res = simulate(given, xs, {
       configFile: argv.config ? { raw: readJson(argv.config), where: argv.config } : undefined,
       pes: argv.pes,
@@ -55,6 +57,8 @@ export const simCommand: CommandModule<object, Args> = {
       trace: argv.trace,
     });
     const { bundle, config } = res;
+    res.saturations[0].inputs += clipped.inputs;
+    process.stderr.write(saturationWarning(res.saturations, bundle.layers.map((l) => l.name), `on these ${xs.length} input(s)`) ?? '');
     if (argv.output !== undefined) writeFileAtomic(argv.output, encodeNpy(outputArray(res.outputs, engine.outputLength(bundle), argv.raw ? undefined : engine.outputValue(bundle))), 'output');
     const hash = engine.configHash(config);
     if (argv.json) {
@@ -122,7 +126,7 @@ function reportText(res: SimResult, title: string, layers: number, output?: stri
     `loaded ${layers} layer(s) in ${res.loadCycles} cycles`,
     `${res.outputs.length} inference(s): ${mean.toFixed(1)} cycles each on average` +
       ` (per layer, first input: ${res.layerCycles[0]?.join(', ') ?? '-'})`,
-    `golden model: ${res.golden.match ? 'bit-exact match' : 'MISMATCH'}`,
+    `golden model: ${res.golden.match ? 'bit-exact match' : 'MISMATCH'}, fixed-point saturations ${totalSaturations(res.saturations)}`,
   ];
   if (output) lines.push(`wrote ${output}`);
   return lines.join('\n') + '\n';

@@ -32,3 +32,16 @@ export function describeSaturations(s: readonly Saturations[], names: readonly s
   });
   return parts.join('; ');
 }
+
+/**
+ * The warning a command prints when fixed point clipped (or undefined when nothing did): a run that saturates
+ * gives wrong answers however exactly the hardware matches the golden model.
+ */
+export function saturationWarning(s: readonly Saturations[], names: readonly string[], where: string): string | undefined {
+  if (totalSaturations(s) === 0) return undefined;
+  return (
+    `hwgen: warning: fixed point saturated ${where} (${describeSaturations(s, names)}); ` +
+    `outputs where it happens are wrong: scale the network's weights or biases down, or give the activations ` +
+    `more integer bits (lower --act-frac or raise --act-bits)\n`
+  );
+}
