@@ -33,6 +33,9 @@ export interface Ice40Result {
   seconds: number;
 }
 
+/** The files yosys reads: an include (.vh) is found by `include from the scratch folder, never read alone. */
+const sources = (files: Map<string, string>) => [...files.keys()].filter((name) => !name.endsWith('.vh')).join(' ');
+
 function inScratch<T>(files: Map<string, string>, run: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'hwgen-synth-'));
   try {
@@ -54,7 +57,7 @@ function tool(cmd: string, args: string[], cwd: string, pkg: string): string {
 export function synthXilinx(files: Map<string, string>, top: string): XilinxResources {
   return inScratch(files, (dir) => {
     const t0 = performance.now();
-    const script = `read_verilog ${[...files.keys()].join(' ')}; synth_xilinx -family xc7 -top ${top} -flatten -noiopad; tee -q -o stat.json stat -json`;
+    const script = `read_verilog ${sources(files)}; synth_xilinx -family xc7 -top ${top} -flatten -noiopad; tee -q -o stat.json stat -json`;
     const log = tool('yosys', ['-p', script], dir, 'yosys');
     const cells = (JSON.parse(readFileSync(join(dir, 'stat.json'), 'utf8')) as { design: { num_cells_by_type: Record<string, number> } }).design
       .num_cells_by_type;
@@ -77,7 +80,7 @@ export function synthXilinx(files: Map<string, string>, top: string): XilinxReso
 export function placeIce40(files: Map<string, string>, top: string, device = '--hx8k', pkg = 'ct256'): Ice40Result {
   return inScratch(files, (dir) => {
     const t0 = performance.now();
-    tool('yosys', ['-q', '-p', `read_verilog ${[...files.keys()].join(' ')}; synth_ice40 -top ${top} -json t.json`], dir, 'yosys');
+    tool('yosys', ['-q', '-p', `read_verilog ${sources(files)}; synth_ice40 -top ${top} -json t.json`], dir, 'yosys');
     const log = tool('nextpnr-ice40', [device, '--package', pkg, '--json', 't.json', '--asc', 't.asc', '--freq', '12', '--pcf-allow-unconstrained'], dir, 'nextpnr-ice40');
     const use = (kind: string) => {
       const m = new RegExp(`${kind}:\\s*(\\d+)/\\s*(\\d+)`).exec(log);
