@@ -112,7 +112,7 @@ function context(spec: DecoderSpec, banner: string) {
   const lanes = (bits: number) =>
     lanesOf.length <= 1
       ? `${bits}'d${lanesOf[0] ?? 1}`
-      : chain(walking.slice(0, -1), (a) => `${bits}'d${a.walk}`, `${bits}'d${walking.at(-1)!.walk}`);
+      : `(${chain(walking.slice(0, -1), (a) => `${bits}'d${a.walk}`, `${bits}'d${walking.at(-1)!.walk}`)})`;
   const depth = chain(
     accesses.slice(0, -1),
     (a) => (a.walk !== undefined ? `(walks ? 32'd${a.depth * a.walk} : 32'd${a.depth})` : `32'd${a.depth}`),
