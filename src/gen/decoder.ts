@@ -34,10 +34,10 @@ export interface DecoderSpec {
   /** PEs an address word may name (0 .. pes - 1) for a memory that does not walk. */
   pes: number;
   memories: DecoderMemory[];
-  /** RUN refuses more layers than this (BAD_ADDR): the layer table wraps beyond. */
-  maxLayers: number;
-  /** Words a STATS answer carries. */
-  statsWords: number;
+  /** Slots of the layer table: RUN refuses more layers (BAD_ADDR), the table would wrap. */
+  layerSlots: number;
+  /** The engine's STATS fields; a STATS answer carries them, then one compute-cycle count per layer slot. */
+  statsFields: readonly string[];
 }
 
 const words = (bits: number) => Math.ceil(bits / 32);
@@ -59,6 +59,50 @@ export function decoderWidths(spec: DecoderSpec) {
     /** Counts a word within a written or a read item. */
     WI_W: clog2(Math.max(ITEM_WORDS, RD_WORDS)),
   };
+}
+
+/**
+ * What an engine's top needs to meet the decoder: its port widths, the slice of a memory code the engine compares
+ * (`MEM_X[2:0]`), and the STATS word for stat_idx (the fields' signals, then the layer slots' counters, which the
+ * top keeps in `cyc_layer`, indexed by `stat_li`).
+ */
+export function decoderPorts(spec: DecoderSpec, statSignals: Record<string, string>) {
+  const w = decoderWidths(spec);
+  return {
+    LD_AW: w.LD_AW,
+    LD_DW: w.LD_DW,
+    MEM_W: w.MEM_W,
+    RD_AW: w.RD_AW,
+    memBits: `[${w.MEM_W - 1}:0]`,
+    statWord: spec.statsFields.reduceRight((e, f, i) => `stat_idx == 16'd${i} ? ${statSignals[f]} : ${e}`, 'cyc_layer[stat_li]'),
+  };
+}
+
+/**
+ * The decoder's instance in an engine's top, with a wire for each of its engine-side ports (run_done and stat_word
+ * are the engine's to assign). `reads` names the engine's signal for each readable memory (all lanes), `runCycles`
+ * the count RUN answers with; both are declared by the top before this text.
+ */
+export function decoderInstance(spec: DecoderSpec, reads: Partial<Record<Mem, string>>, runCycles: string): string {
+  const w = decoderWidths(spec);
+  const wires: [string, string][] = [
+    ['', 'ld_valid'], [`[${w.MEM_W}-1:0]`, 'ld_mem'], ['[7:0]', 'ld_pe'], [`[${w.LD_AW}-1:0]`, 'ld_addr'], [`[${w.LD_DW}-1:0]`, 'ld_data'],
+    ['', 'rd_en'], [`[${w.RD_AW}-1:0]`, 'rd_addr'], ['', 'run_req'], ['[15:0]', 'run_layers'], ['', 'run_done'],
+    ['[15:0]', 'stat_idx'], ['[31:0]', 'stat_word'],
+  ];
+  const rd = spec.memories.filter((m) => m.read).map((m) => `.rd_${m.mem.toLowerCase()}(${reads[m.mem]})`);
+  return [
+    ...wires.map(([range, name]) => `    wire ${range.padEnd(16)} ${name};`),
+    '    hwgen_decoder decoder (',
+    '        .clk(clk), .rst(rst),',
+    '        .in_data(in_data), .in_valid(in_valid), .in_ready(in_ready),',
+    '        .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready), .idle(idle),',
+    '        .ld_valid(ld_valid), .ld_mem(ld_mem), .ld_pe(ld_pe), .ld_addr(ld_addr), .ld_data(ld_data),',
+    `        .rd_en(rd_en), .rd_addr(rd_addr), ${rd.join(', ')},`,
+    `        .run_req(run_req), .run_layers(run_layers), .run_done(run_done), .run_cycles(${runCycles}),`,
+    '        .stat_idx(stat_idx), .stat_word(stat_word)',
+    '    );',
+  ].join('\n');
 }
 
 /** `mem == MEM_A || mem == MEM_B`, or `1'b0` for none. */
@@ -146,8 +190,8 @@ function context(spec: DecoderSpec, banner: string) {
     ...w,
     RDX_W,
     PES: spec.pes,
-    MAX_LAYERS: spec.maxLayers,
-    NSTATS: spec.statsWords,
+    MAX_LAYERS: spec.layerSlots,
+    NSTATS: spec.statsFields.length + spec.layerSlots,
     writable: isMem(wr.map((m) => m.mem)),
     readable: isMem(rd.map((m) => m.mem)),
     oneCopy: isMem(wr.filter((m) => m.write!.oneCopy).map((m) => m.mem)),

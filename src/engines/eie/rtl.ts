@@ -2,7 +2,7 @@ import { STATS_FIELDS, LAYER_STRIDE } from '../../protocol/command-set.js';
 import { commandsVerilog } from '../../protocol/emit.js';
 import { configHash, type EieConfig } from './config.js';
 import { banner, clog2, hwFile, renderTemplate, resize, signExtend, signedLiteral } from '../../gen/render.js';
-import { decoderWidths, renderDecoder, type DecoderSpec } from '../../gen/decoder.js';
+import { decoderInstance, decoderPorts, renderDecoder, type DecoderSpec } from '../../gen/decoder.js';
 
 /** Widths of the engine's signals, derived once from the config (the templates only substitute them). */
 export function eieWidths(c: EieConfig) {
@@ -50,8 +50,8 @@ export function eieMemories(c: EieConfig): DecoderSpec {
   const w = eieWidths(c);
   return {
     pes: c.pes,
-    maxLayers: 2 ** w.L_W,
-    statsWords: STATS_FIELDS.length + 2 ** w.L_W,
+    layerSlots: 2 ** w.L_W,
+    statsFields: STATS_FIELDS,
     memories: [
       { mem: 'CODEBOOK', write: { itemWords: 1, depth: 2 ** w.CB_AW, oneCopy: true } },
       { mem: 'LAYER', write: { itemWords: 1, depth: 2 ** (w.L_W + w.STRIDE_BITS), oneCopy: true } },
@@ -76,7 +76,7 @@ function context(c: EieConfig) {
   const w = eieWidths(c);
   const hash = configHash(c);
   const DESC_AW = w.L_W + w.STRIDE_BITS;
-  const dec = decoderWidths(eieMemories(c));
+  const dec = decoderPorts(eieMemories(c), STAT_SIGNALS);
   return {
     ...w,
     banner: banner(hash),
@@ -86,12 +86,8 @@ function context(c: EieConfig) {
     MAX_LAYERS: 2 ** w.L_W,
     DESC_AW,
     DESC_DEPTH: 2 ** DESC_AW,
-    LD_AW: dec.LD_AW,
-    LD_DW: dec.LD_DW,
-    MEM_W: dec.MEM_W,
-    RD_AW: dec.RD_AW,
-    memBits: `[${dec.MEM_W - 1}:0]`,
-    statWord: STATS_FIELDS.reduceRight((e, f, i) => `stat_idx == 16'd${i} ? ${STAT_SIGNALS[f]} : ${e}`, 'cyc_layer[stat_li]'),
+    ...dec,
+    decoderInstance: decoderInstance(eieMemories(c), { ACT: 'act_qs' }, 'cyc_total'),
     CB_DEPTH: 2 ** w.CB_AW,
     PTR_BANK: 2 ** (w.PTR_AW - 1),
     BIAS_DEPTH: 2 ** w.BIAS_AW,

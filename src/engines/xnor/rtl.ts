@@ -1,7 +1,7 @@
 import { XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_STATS_FIELDS, XNOR_LAYER_STRIDE } from '../../protocol/command-set.js';
 import { commandsVerilog } from '../../protocol/emit.js';
 import { banner, clog2, renderTemplate, resize, signExtend } from '../../gen/render.js';
-import { decoderWidths, renderDecoder, type DecoderSpec } from '../../gen/decoder.js';
+import { decoderInstance, decoderPorts, renderDecoder, type DecoderSpec } from '../../gen/decoder.js';
 import { xnorConfigHash, xnorDimBits, type XnorConfig } from './config.js';
 
 /** Bits of a signed integer that holds every value in [−m, m]. */
@@ -84,8 +84,8 @@ export function xnorMemories(c: XnorConfig): DecoderSpec {
   const w = xnorWidths(c);
   return {
     pes: c.pe,
-    maxLayers: 2 ** w.L_W,
-    statsWords: XNOR_STATS_FIELDS.length + 2 ** w.L_W,
+    layerSlots: 2 ** w.L_W,
+    statsFields: XNOR_STATS_FIELDS,
     memories: [
       { mem: 'LAYER', write: { itemWords: 1, depth: 2 ** (w.L_W + Math.log2(XNOR_LAYER_STRIDE)), oneCopy: true } },
       {
@@ -173,7 +173,7 @@ function context(c: XnorConfig) {
   const descFields = Object.entries(fieldWidth).map(([f, width]) => ({
     name: snake(f), width, match: `XNOR_LAYER_${snake(f).toUpperCase()}`,
   }));
-  const dec = decoderWidths(xnorMemories(c));
+  const dec = decoderPorts(xnorMemories(c), STAT_SIGNALS);
   const LD_DW = dec.LD_DW;
   const pop = adderTree(c.simd, 1, false, w.LAT);
   const bwn = adderTree(w.B, c.actBits + 1, true, w.LAT);
@@ -187,12 +187,8 @@ function context(c: XnorConfig) {
     descFields,
     STRIDE: XNOR_LAYER_STRIDE,
     FLAGS_W: XNOR_FLAG_SHIFT + 6,
-    LD_DW,
-    LD_AW: dec.LD_AW,
-    MEM_W: dec.MEM_W,
-    RD_AW: dec.RD_AW,
-    memBits: `[${dec.MEM_W - 1}:0]`,
-    statWord: XNOR_STATS_FIELDS.reduceRight((e, f, i) => `stat_idx == 16'd${i} ? ${STAT_SIGNALS[f]} : ${e}`, 'cyc_layer[stat_li]'),
+    ...dec,
+    decoderInstance: decoderInstance(xnorMemories(c), { ACT: 's_qs', XBITS: 'buf_q' }, 'cyc_total'),
     W_DEPTH: 2 ** w.W_AW,
     P_DEPTH: 2 ** w.P_AW,
     BUF_DEPTH: 2 ** (w.BUF_AW + 1),
