@@ -157,20 +157,16 @@ function context(spec: DecoderSpec, banner: string) {
     lanesOf.length <= 1
       ? `${bits}'d${lanesOf[0] ?? 1}`
       : `(${chain(walking.slice(0, -1), (a) => `${bits}'d${a.walk}`, `${bits}'d${walking.at(-1)!.walk}`)})`;
-  const depth = chain(
-    accesses.slice(0, -1),
-    (a) => (a.walk !== undefined ? `(walks ? 32'd${a.depth * a.walk} : 32'd${a.depth})` : `32'd${a.depth}`),
-    (() => {
-      const a = accesses.at(-1)!;
-      return a.walk !== undefined ? `(walks ? 32'd${a.depth * a.walk} : 32'd${a.depth})` : `32'd${a.depth}`;
-    })(),
-  );
+  // Items a burst may cover: a walking burst spans every lane's copy.
+  const span = (a: (typeof accesses)[number]) =>
+    a.walk !== undefined ? `(walks ? 32'd${a.depth * a.walk} : 32'd${a.depth})` : `32'd${a.depth}`;
+  const depth = chain(accesses.slice(0, -1), span, span(accesses.at(-1)!));
   const wi = (n: number) => `${w.WI_W}'d${n}`;
   // A walk steps the lane, then the address; separately for writes and reads.
   const walkOf = (d: 'write' | 'read') => {
     const ms = spec.memories.filter((m) => m[d]?.walk !== undefined);
     const last = byMem(ms, (m) => m[d]!.walk! - 1, (v) => `8'd${v}`, ms.length ? ms[0][d]!.walk! - 1 : 0);
-    return { walk: isMem(ms.map((m) => m.mem)), last, any: ms.length > 0 };
+    return { walk: isMem(ms.map((m) => m.mem)), last };
   };
   const RDX_W = 32 * w.RD_WORDS;
   const readPorts = rd.map((m) => {
