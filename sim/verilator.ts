@@ -27,6 +27,11 @@ export interface BuiltModel {
 
 const HARNESS = join(PACKAGE_ROOT, 'sim', 'stream_harness.cpp');
 
+/** The files to compile: an include (.vh) is found by `include from the build folder, never compiled alone. */
+export function compilationUnits(files: Map<string, string>): string[] {
+  return [...files.keys()].filter((name) => !name.endsWith('.vh'));
+}
+
 /**
  * Builds a Verilator model of a word-stream top with sim/stream_harness.cpp, or reuses the cached one built
  * from the same sources, flags and Verilator version. -Wall with warnings fatal: every simulated config is
@@ -60,7 +65,7 @@ export function buildModel(spec: ModelSpec): BuiltModel {
         join(tmp, 'sim_main.cpp'),
         `#define HWGEN_TOP V${spec.top}\n#define HWGEN_TOP_HEADER "V${spec.top}.h"\n#include "${HARNESS}"\n`,
       );
-      const r = spawnSync('verilator', [...flags, '-Mdir', 'obj', '-o', '../model', ...spec.files.keys(), 'sim_main.cpp'], {
+      const r = spawnSync('verilator', [...flags, '-Mdir', 'obj', '-o', '../model', ...compilationUnits(spec.files), 'sim_main.cpp'], {
         cwd: tmp,
         encoding: 'utf8',
         maxBuffer: 64 << 20,
@@ -114,7 +119,7 @@ export function lintModel(files: Map<string, string>, top: string): { output: st
   const dir = mkdtempSync(join(tmpdir(), 'hwgen-lint-'));
   try {
     for (const [name, text] of files) writeFileSync(join(dir, name), text);
-    const r = spawnSync('verilator', ['--lint-only', '-Wall', '--top-module', top, ...files.keys()], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync('verilator', ['--lint-only', '-Wall', '--top-module', top, ...compilationUnits(files)], { cwd: dir, encoding: 'utf8' });
     return { output: r.stdout + r.stderr, status: r.status };
   } finally {
     rmSync(dir, { recursive: true, force: true });
