@@ -1,6 +1,6 @@
 import { forEachEntry } from '../compress/csc.js';
 import type { Bundle, EieLayer, NumericFormat } from '../model/types.js';
-import { roundShift, saturate, toFixed } from './fixed.js';
+import { roundShift, saturate, saturator, toFixed } from './fixed.js';
 
 /**
  * What the EIE engine computes, bit for bit, straight from the encoded layer:
@@ -13,6 +13,7 @@ export function eieLayerForward(layer: EieLayer, numeric: NumericFormat, input: 
   const pes = layer.slices.length;
   const acc = Float64Array.from(layer.bias);
   const cb = layer.codebook;
+  const satAcc = saturator(numeric.accBits);
   layer.slices.forEach((slice, p) => {
     for (let j = 0; j < layer.cols; j++) {
       const a = input[j];
@@ -21,7 +22,7 @@ export function eieLayerForward(layer: EieLayer, numeric: NumericFormat, input: 
       for (let e = slice.ptr[j]; e < slice.ptr[j + 1]; e++) {
         local += slice.z[e] + 1;
         const i = local * pes + p;
-        acc[i] = saturate(acc[i] + cb[slice.v[e]] * a, numeric.accBits);
+        acc[i] = satAcc(acc[i] + cb[slice.v[e]] * a);
       }
     }
   });
