@@ -6,12 +6,14 @@ import { benchCompress } from './compress.js';
 import { benchXnor } from './xnor.js';
 import { benchEie } from './eie.js';
 import { benchEieResources } from './eie-resources.js';
+import { benchFashionMnist } from './fashion-mnist.js';
 
 const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   compress: benchCompress,
   xnor: benchXnor,
   eie: benchEie,
   'eie-resources': benchEieResources,
+  'fashion-mnist': benchFashionMnist,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -7,6 +7,7 @@ import { compressCommand } from './commands/compress.js';
 import { inspectCommand } from './commands/inspect.js';
 import { exportCommand } from './commands/export.js';
 import { simCommand } from './commands/sim.js';
+import { trainCommand } from './commands/train.js';
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(inspectCommand)
     .command(exportCommand)
     .command(simCommand)
+    .command(trainCommand)
     .demandCommand(1, 'Give a command; hwgen --help lists them.')
     .strict()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
