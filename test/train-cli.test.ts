@@ -16,6 +16,7 @@ describe('hwgen train refuses bad input before training', () => {
     ['one density per layer', ['--density', '0.1,0.2'], 2, /--density 0\.1,0\.2: 2 value\(s\) for 3 layers/],
     ['densities in (0, 1]', ['--density', '0.1,0,0.3'], 2, /give one density in \(0, 1\] per layer/],
     ['hidden sizes', ['--hidden', '300,x'], 2, /--hidden 300,x: give sizes as positive integers/],
+    ['densities for other hidden sizes', ['--hidden', '100'], 2, /--hidden 100: the default densities are for 3 layers; give --density with one value per layer \(2\)/],
     ['epochs', ['--epochs', '-1'], 2, /--epochs -1: give a whole number of epochs/],
     ['pruning options with --binary', ['--binary', '--prune-epochs', '3'], 2, /--binary trains without pruning or weight sharing; --prune-epochs do not apply/],
     ['a missing data directory', ['--data', join(dir, 'nowhere')], 1, /data directory .*nowhere does not exist; check the path/],

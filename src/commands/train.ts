@@ -47,6 +47,9 @@ export const trainCommand: CommandModule<object, Args> = {
   handler: (argv: ArgumentsCamelCase<Args>) => {
     const hidden = argv.hidden === undefined ? undefined : positiveInts('hidden', argv.hidden);
     const density = argv.density === undefined ? undefined : fractions('density', argv.density);
+    if (!argv.binary && hidden && hidden.length !== 2 && !density) {
+      throw new HwgenError(`--hidden ${argv.hidden}: the default densities are for 3 layers; give --density with one value per layer (${hidden.length + 1})`, 2);
+    }
     if (density && density.length !== (hidden?.length ?? 2) + 1) {
       throw new HwgenError(`--density ${argv.density}: ${density.length} value(s) for ${(hidden?.length ?? 2) + 1} layers; give one per layer`, 2);
     }
