@@ -85,7 +85,14 @@ export function accuracyFromMeta(meta: Record<string, unknown>): Record<string, 
   return out;
 }
 
+/** The stages in the order they happen (a bundle's meta keeps its keys sorted). */
+const STAGES = ['float', 'pruned', 'shared', 'quantized'];
+
 /** One line per stage: "float 89.10%, pruned 89.20%, ...". */
 export function formatAccuracy(a: Record<string, number>): string {
-  return Object.entries(a).map(([k, v]) => `${k} ${pct(v)}`).join(', ');
+  const rank = (k: string) => (STAGES.includes(k) ? STAGES.indexOf(k) : STAGES.length);
+  return Object.keys(a)
+    .sort((x, y) => rank(x) - rank(y))
+    .map((k) => `${k} ${pct(a[k])}`)
+    .join(', ');
 }
