@@ -1,12 +1,13 @@
 /**
  * bench/compress: one 9216×4096 float32 layer (AlexNet fc6's shape) to density 0.09, B = 4, 64 PEs.
- * Prints seconds per stage and the peak RSS. Target: under 10 s in all and under 1.5 GB.
+ * Prints seconds per stage of `hwgen compress` (the error check against the float network included) and the peak RSS. Target: under 10 s in all and under 1.5 GB.
  * Usage: npm run bench -- compress [--rows 9216] [--cols 4096]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compressModel } from '../src/compress/compress.js';
+import { measureFidelity } from '../src/compress/fidelity.js';
 import { bundleReport } from '../src/compress/report.js';
 import { readBundle, writeBundle } from '../src/model/bundle.js';
 import { encodeNpy } from '../src/model/npy.js';
@@ -45,6 +46,8 @@ export function benchCompress(args: string[]): void {
     const out = join(dir, 'fc6.hwb');
     writeBundle(out, bundle);
     lap('huffman + write .hwb');
+    measureFidelity(model, bundle);
+    lap('error check against float');
     readBundle(out);
     lap('read + verify .hwb (not in total)');
     const total = t.filter(([n]) => !n.includes('not in total')).reduce((a, [, x]) => a + x, 0);

@@ -7,6 +7,7 @@ import { benchXnor } from './xnor.js';
 import { benchEie } from './eie.js';
 import { benchEieResources } from './eie-resources.js';
 import { benchReport } from './report.js';
+import { benchFashionMnist } from './fashion-mnist.js';
 
 const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   compress: benchCompress,
@@ -14,6 +15,7 @@ const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   eie: benchEie,
   'eie-resources': benchEieResources,
   report: benchReport,
+  'fashion-mnist': benchFashionMnist,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what hwgen needs on a Debian/Ubuntu machine: the HDL tools (Verilator, yosys, the iCE40 flow,
 # iverilog), socat for pty pairs, a C++ toolchain for Verilator models, Python with numpy and onnx (the
-# tests check our readers and writers against the real libraries), Chromium (the report's browser test), then
-# the npm packages.
+# tests check our readers and writers against the real libraries), Chromium (the report's browser test), the
+# Fashion-MNIST data, then the npm packages.
 set -euo pipefail
 
 APT_PACKAGES=(
@@ -18,6 +18,7 @@ APT_PACKAGES=(
   python3-numpy     # tests: real .npy/.npz files
   python3-onnx      # tests: real .onnx files
   chromium          # tests: the HTML report opened in a headless browser (playwright-core drives it)
+  dataset-fashion-mnist  # Fashion-MNIST as gzipped IDX files: training the default models, and the tests that run them
 )
 
 missing=()

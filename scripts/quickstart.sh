@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the main job on an example network.
+# Sets everything up and runs the default model (LeNet-300-100 trained on Fashion-MNIST, compressed with
+# retraining) on the generated EIE engine under Verilator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 mkdir -p out
-npx tsx scripts/make-example.ts out/lenet-300-100.npz
-npx hwgen compress out/lenet-300-100.npz -o out/lenet.hwb --density 0.08 --bits 4 --pes 16 --report out/lenet-report.html
-npx hwgen inspect out/lenet.hwb
-npx hwgen export out/lenet.hwb -o out/lenet-decoded.npz
-npx hwgen sim out/lenet.hwb --input out/lenet-300-100-input.npy -o out/lenet-output.npy
+npx hwgen inspect models/fashion-mnist-lenet.hwb
+npx hwgen report models/fashion-mnist-lenet.hwb -o out/fashion-mnist-lenet.html
+npx tsx scripts/fashion-mnist.ts images out/fashion-mnist-8.npy 8
+npx hwgen sim models/fashion-mnist-lenet.hwb --pes 4 --input out/fashion-mnist-8.npy -o out/fashion-mnist-scores.npy
+npx tsx scripts/fashion-mnist.ts score out/fashion-mnist-scores.npy models/fashion-mnist-lenet.hwb

@@ -12,6 +12,7 @@ import { refuseInert, refuseRepeated, type ModeRule } from './commands/options.j
 
 /** Per command, the options that do nothing in some mode. */
 const MODE_RULES: Record<string, ModeRule[]> = { compress: compressModeRules, sim: simModeRules };
+import { trainCommand } from './commands/train.js';
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(exportCommand)
     .command(simCommand)
     .command(reportCommand)
+    .command(trainCommand)
     .middleware((a) => {
       refuseRepeated(a);
       refuseInert(argv, a, MODE_RULES[String(a._[0])] ?? []);

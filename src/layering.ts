@@ -15,6 +15,7 @@ export const LAYERS: { name: string; holds: string[]; imports: string[] }[] = [
   { name: 'gen', holds: ['src/gen/'], imports: ['base', 'model', 'protocol'] },
   { name: 'engines', holds: ['src/engines/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen'] },
   { name: 'targets', holds: ['src/targets/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines'] },
+  { name: 'train', holds: ['src/train/'], imports: ['base', 'model', 'golden', 'compress'] },
   { name: 'report', holds: ['src/report/'], imports: ['base', 'model', 'golden', 'compress', 'gen', 'engines'] },
   { name: 'sim', holds: ['sim/'], imports: ['base'] },
   { name: 'host', holds: ['host/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines', 'targets', 'sim'] },

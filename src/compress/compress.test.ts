@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { gaussianMatrix, randInt, rng } from '../../test/helpers/random.js';
 import { eieExportArrays as exportArrays } from '../engines/eie/export.js';
 import type { FloatLayer, FloatModel, NumericFormat } from '../model/types.js';
-import { compressModel } from './compress.js';
+import { compressModel, encodeSharedLayer } from './compress.js';
 import { localRows } from '../model/layout.js';
 
 const NUMERIC: NumericFormat = { actBits: 16, actFrac: 8, weightBits: 16, accBits: 32 };
@@ -80,5 +80,21 @@ describe('compress → export round trip', () => {
     const { bundle } = compressModel({ source: 't', layers: [l] }, { density: 1, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: NUMERIC });
     const el = bundle.layers[0];
     for (let i = 0; i < 6; i++) expect(el.bias[i]).toBe(Math.round(l.bias![i] * 2 ** (NUMERIC.actFrac + el.wFrac)));
+  });
+});
+
+describe('encodeSharedLayer (a layer pruned and shared elsewhere, e.g. by retraining)', () => {
+  it('stores exactly the given kept positions with their given centroids, in fixed point', () => {
+    const r = rng(5);
+    const l = layer(r, 37, 23);
+    const kept = Uint32Array.from([...l.weight.keys()].filter(() => r() < 0.2));
+    const centroids = [-0.3, -0.1, 0.05, 0.2, 0.7, 0.01, -0.5]; // not sorted: retraining may reorder them
+    const codes = Uint8Array.from(kept, () => randInt(r, 1, 7));
+    const enc = encodeSharedLayer(l, { kept, codes, centroids }, { bits: 3, sparse: { pes: 4, vBits: 4, zBits: 2 }, numeric: NUMERIC });
+    const dense = exportArrays({ engine: 'eie', numeric: NUMERIC, sparse: { pes: 4, vBits: 4, zBits: 2 }, layers: [enc], meta: {} })[0].array.data as Float32Array;
+    const want = new Float32Array(l.weight.length);
+    kept.forEach((k, n) => (want[k] = Math.round(centroids[codes[n] - 1] * 2 ** enc.wFrac) / 2 ** enc.wFrac));
+    expect(Array.from(dense)).toEqual(Array.from(want));
+    expect(() => encodeSharedLayer(l, { kept, codes, centroids: [1, 2] }, { bits: 3, sparse: { pes: 4, vBits: 4, zBits: 2 }, numeric: NUMERIC })).toThrow(/2 shared weights; 3 index bits hold 7/);
   });
 });

@@ -64,10 +64,10 @@ export function compressLayer(fl: FloatLayer, opts: CompressOptions): { layer: E
   const pruneMs = lap();
   const values = new Float32Array(kept.length);
   for (let n = 0; n < kept.length; n++) values[n] = fl.weight[kept[n]];
-
   const k = 2 ** opts.bits - 1;
   const { centroids, iterations } = kmeans1d(values, k, opts.maxIter ?? 100);
   const kmeansMs = lap();
+  // Each weight takes the nearest centroid as the hardware will hold it (rounded to fixed point).
   const { codebook, wFrac } = fixedCodebook(fl.name, centroids, opts.numeric);
   const levels = Array.from(codebook.subarray(1), (q) => q / 2 ** wFrac);
   const nearest = assignNearest(values, levels);
@@ -75,8 +75,31 @@ export function compressLayer(fl: FloatLayer, opts: CompressOptions): { layer: E
   let se = 0;
   for (let n = 0; n < values.length; n++) se += (values[n] - levels[nearest[n]]) ** 2;
   const shareMs = lap();
+  const layer = encodeSharedLayer(fl, { kept, codes, centroids }, opts);
+  const ms = { prune: pruneMs, kmeans: kmeansMs, share: shareMs, encode: lap() };
+  return {
+    layer,
+    detail: { kept, codes, centroids, iterations, weightMse: values.length ? se / values.length : 0, ms },
+  };
+}
 
-  const layer: EieLayer = {
+/** A layer whose pruning and weight sharing are already decided (by compressLayer, or by retraining). */
+export interface SharedWeights {
+  /** Row-major positions kept, ascending. */
+  kept: Uint32Array;
+  /** Codebook index (1..2^B-1) of each kept weight. */
+  codes: Uint8Array;
+  /** The 2^B-1 shared float weights: code c stands for centroids[c − 1]. */
+  centroids: ArrayLike<number>;
+}
+
+/** Encodes a decided layer: the codebook and bias in fixed point, the kept weights as CSC over the PEs. */
+export function encodeSharedLayer(fl: FloatLayer, shared: SharedWeights, opts: Pick<CompressOptions, 'bits' | 'sparse' | 'numeric'>): EieLayer {
+  if (shared.centroids.length !== 2 ** opts.bits - 1) {
+    throw new HwgenError(`layer '${fl.name}': ${shared.centroids.length} shared weights; ${opts.bits} index bits hold ${2 ** opts.bits - 1} (plus zero)`);
+  }
+  const { codebook, wFrac } = fixedCodebook(fl.name, Float64Array.from(shared.centroids), opts.numeric);
+  return {
     kind: 'eie',
     name: fl.name,
     rows: fl.rows,
@@ -86,12 +109,7 @@ export function compressLayer(fl: FloatLayer, opts: CompressOptions): { layer: E
     wFrac,
     bias: quantizeBias(fl, opts.numeric, wFrac),
     relu: fl.relu,
-    slices: encodeCsc(fl.rows, fl.cols, kept, codes, opts.sparse.pes, opts.sparse.zBits),
-  };
-  const ms = { prune: pruneMs, kmeans: kmeansMs, share: shareMs, encode: lap() };
-  return {
-    layer,
-    detail: { kept, codes, centroids, iterations, weightMse: values.length ? se / values.length : 0, ms },
+    slices: encodeCsc(fl.rows, fl.cols, shared.kept, shared.codes, opts.sparse.pes, opts.sparse.zBits),
   };
 }
 

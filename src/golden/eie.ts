@@ -1,5 +1,5 @@
 import type { Bundle, EieLayer, NumericFormat } from '../model/types.js';
-import { roundShift, saturate, toFixed } from '../model/fixed.js';
+import { roundShift, saturate, saturator, toFixed } from '../model/fixed.js';
 import type { Saturations } from './saturation.js';
 
 /**
@@ -15,6 +15,7 @@ export function eieLayerForward(layer: EieLayer, numeric: NumericFormat, input: 
   const acc = Float64Array.from(layer.bias);
   const cb = layer.codebook;
   let adds = 0;
+  const satAcc = saturator(numeric.accBits);
   layer.slices.forEach((slice, p) => {
     for (let j = 0; j < layer.cols; j++) {
       const a = input[j];
@@ -24,7 +25,7 @@ export function eieLayerForward(layer: EieLayer, numeric: NumericFormat, input: 
         local += slice.z[e] + 1;
         const i = local * pes + p;
         const sum = acc[i] + cb[slice.v[e]] * a;
-        acc[i] = saturate(sum, numeric.accBits);
+        acc[i] = satAcc(sum);
         if (acc[i] !== sum) adds++;
       }
     }
