@@ -1,9 +1,9 @@
 import { localRows } from '../../model/layout.js';
 import type { EieConfig } from './config.js';
 import { eieWidths } from './rtl.js';
-import { ALL_PES, FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, MEM, STATS_FIELDS } from '../../protocol/command-set.js';
+import { ALL_PES, FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, MEM } from '../../protocol/command-set.js';
 import type { Bundle } from '../../model/types.js';
-import { readWalking, statsCommand, toWords, writeCommands as write, type Command } from '../../protocol/command-words.js';
+import { readWalking, toWords, writeCommands as write, type Command } from '../../protocol/command-words.js';
 
 /**
  * The command words that put a bundle into an EIE engine and run it: the one encoding the simulator, the
@@ -85,8 +85,4 @@ export function inputCommands(x: Int32Array, c: EieConfig): Command[] {
 /** Reads `n` result activations; the response's words are sign-extended activations. */
 export function readCommands(n: number, c: EieConfig): Command[] {
   return readWalking(MEM.ACT, n, c.pes);
-}
-
-export function eieStatsCommand(c: EieConfig): Command {
-  return statsCommand(STATS_FIELDS.length + 2 ** eieWidths(c).L_W);
 }

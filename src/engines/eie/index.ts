@@ -8,8 +8,8 @@ import { joinData } from '../../protocol/command-words.js';
 import { engineReport, type Engine } from '../engine.js';
 import { checkBundleFits, configForBundle, configHash, validateConfig, type EieConfig } from './config.js';
 import { eieExportArrays } from './export.js';
-import { eieStatsCommand, inputCommands, loadCommands, readCommands } from './image.js';
-import { eieWidths, renderEie } from './rtl.js';
+import { inputCommands, loadCommands, readCommands } from './image.js';
+import { eieMemories, renderEie } from './rtl.js';
 
 /** The EIE engine (docs/eie.md): sparse, codebook-compressed layers over N PEs. */
 export const eieEngine: Engine<Bundle, EieConfig> = {
@@ -36,7 +36,7 @@ export const eieEngine: Engine<Bundle, EieConfig> = {
   readCommands: (bundle, c) => readCommands(bundle.layers[bundle.layers.length - 1].rows, c),
   decodeOutput: (bundle, _c, words) => Int32Array.from(words.subarray(0, bundle.layers[bundle.layers.length - 1].rows), (w) => w | 0),
   statsFields: STATS_FIELDS,
-  layerSlots: (c) => 2 ** eieWidths(c).L_W,
+  layerSlots: (c) => eieMemories(c).layerSlots,
   input: (bundle) => ({ length: bundle.layers[0].cols }),
   outputLength: (bundle) => bundle.layers[bundle.layers.length - 1].rows,
   quantizeInput: (bundle, x, sat) => quantizeInput(x, bundle.numeric, sat),

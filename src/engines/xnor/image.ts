@@ -1,9 +1,9 @@
-import { ALL_PES, MAX_BURST, MEM, OP, XNOR_FLAG_FIXED, XNOR_FLAG_SCORES, XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_LAYER_STRIDE, XNOR_STATS_FIELDS, addressWord, header } from '../../protocol/command-set.js';
+import { ALL_PES, MAX_BURST, MEM, OP, XNOR_FLAG_FIXED, XNOR_FLAG_SCORES, XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_LAYER_STRIDE, addressWord, header } from '../../protocol/command-set.js';
 import { xnorGeometry, type XnorConfig, type XnorGeometry } from './config.js';
 import { xnorWidths } from './rtl.js';
 import { getBit, rowBytes, scoreShift } from '../../model/layout.js';
 import type { BinaryBundle, XnorLayer } from '../../model/types.js';
-import { readWalking, statsCommand, toWords, writeCommands as write, type Command } from '../../protocol/command-words.js';
+import { readWalking, toWords, writeCommands as write, type Command } from '../../protocol/command-words.js';
 import { HwgenError } from '../../errors.js';
 
 /**
@@ -166,8 +166,4 @@ export function xnorDecodeOutput(b: BinaryBundle, c: XnorConfig, words: Uint32Ar
     const lane = (e % m) % c.simd;
     return (words[item * iw + (lane >> 5)] >>> (lane & 31)) & 1;
   });
-}
-
-export function xnorStatsCommand(c: XnorConfig): Command {
-  return statsCommand(XNOR_STATS_FIELDS.length + 2 ** xnorWidths(c).L_W);
 }

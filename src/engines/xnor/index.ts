@@ -9,7 +9,7 @@ import { engineReport, type Engine } from '../engine.js';
 import { checkXnorFits, validateXnorConfig, xnorConfigForBundle, xnorConfigHash, type XnorConfig } from './config.js';
 import { xnorExportArrays } from './export.js';
 import { xnorDecodeOutput, xnorInputCommands, xnorLoadCommands, xnorReadCommands } from './image.js';
-import { renderXnor, xnorWidths } from './rtl.js';
+import { renderXnor, xnorMemories } from './rtl.js';
 
 /** The XNOR units (docs/xnor.md): binary (and BWN) layers as XNOR + popcount over P rows × S lanes. */
 export const xnorEngine: Engine<BinaryBundle, XnorConfig> = {
@@ -32,7 +32,7 @@ export const xnorEngine: Engine<BinaryBundle, XnorConfig> = {
   readCommands: xnorReadCommands,
   decodeOutput: xnorDecodeOutput,
   statsFields: XNOR_STATS_FIELDS,
-  layerSlots: (c) => 2 ** xnorWidths(c).L_W,
+  layerSlots: (c) => xnorMemories(c).layerSlots,
   input: (bundle) => ({ length: layerInputs(bundle.layers[0]), image: bundle.layers[0].conv }),
   outputLength: (bundle) => layerOutputs(bundle.layers[bundle.layers.length - 1]),
   quantizeInput: (bundle, x, sat) =>
