@@ -377,6 +377,50 @@ for (const kind of ['eie', 'xnor'] as const) {
       expect(out).toEqual(want);
     });
 
+    it('answers a random mix of good, damaged, repeated and unknown frames among garbage exactly as the protocol says', () => {
+      const r = rng(kind === 'eie' ? 31 : 32);
+      const pieces: Piece[] = [];
+      const want: Frame[] = [];
+      let seq = 0;
+      let last: { frame: Frame; reply: Frame } | undefined;
+      for (let k = 0; k < 150; k++) {
+        if (r() < 0.3) pieces.push({ bytes: Uint8Array.from({ length: randInt(r, 1, 12) }, () => randInt(r, 0x49, 0xff)) });
+        const pick = r();
+        if (pick < 0.4) {
+          // NOPs and unknown opcodes: each answered by one status word (docs/commands.md).
+          const ops = Array.from({ length: randInt(r, 0, 20) }, () => (r() < 0.7 ? OP.NOP : 0x7f));
+          const f: Frame = { type: FRAME.COMMAND, seq, payload: Uint32Array.from(ops, (op) => header(op, 0, 0)) };
+          const reply = ack(seq, ops.map((op) => (op === OP.NOP ? 0 : header(op, 0, 0) | (0x01 << 16))));
+          pieces.push({ frame: f });
+          want.push(reply);
+          last = { frame: f, reply };
+          seq = (seq + 1) & 0xff;
+        } else if (pick < 0.55 && last) {
+          pieces.push({ frame: last.frame });
+          want.push(last.reply);
+        } else if (pick < 0.75) {
+          const f: Frame = { type: [FRAME.COMMAND, FRAME.STATUS, FRAME.IDENTIFY][randInt(r, 0, 2)], seq, payload: Uint32Array.from({ length: randInt(r, 0, 6) }, () => randInt(r, 0, 0xffffffff)) };
+          const bytes = encodeFrame(f);
+          // Anywhere after the header: the payload or the CRC.
+          bytes[randInt(r, 8, bytes.length - 1)] ^= 1 << randInt(r, 0, 7);
+          pieces.push({ bytes });
+          want.push(nak(seq, NAK.BAD_CRC));
+          seq = (seq + 1) & 0xff;
+        } else if (pick < 0.85) {
+          pieces.push({ frame: bare(FRAME.IDENTIFY, seq) });
+          want.push(ack(seq, shellIdentity(c.engine, c.config, SHELL)));
+          seq = (seq + 1) & 0xff;
+        } else {
+          const type = [0x00, 0x05, 0x7f, FRAME.ACK, FRAME.NAK, 0xff][randInt(r, 0, 5)];
+          pieces.push({ frame: bare(type, seq) });
+          want.push(nak(seq, NAK.BAD_TYPE));
+          seq = (seq + 1) & 0xff;
+        }
+        pieces.push({ wait: true });
+      }
+      expect(frames(talk(c.binary, pieces))).toEqual(want);
+    });
+
     it('is lint-clean under verilator -Wall', () => {
       const r = lintModel(renderShell(c.engine, c.config, SHELL), SHELL_TOP);
       expect(r.output).toBe('');
