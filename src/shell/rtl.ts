@@ -33,10 +33,14 @@ export function crc32Step(crc: number, byte: number): number {
   return r;
 }
 
+/** The engine's config fields by name, in the engine's own order (its validator's), whatever order the object has. */
+function configFieldsInOrder(engine: AnyEngine, engineConfig: object): [string, number][] {
+  return Object.entries(engine.validateConfig({ ...engineConfig }, 'engine config')) as [string, number][];
+}
+
 /** The identity words IDENTIFY answers with, for an engine build inside a shell. */
 export function shellIdentity(engine: AnyEngine, engineConfig: object, shell: ShellConfig): Uint32Array {
-  // The engine's validator returns the fields in the engine's own order, whatever order the object has.
-  const config = Object.values(engine.validateConfig({ ...engineConfig }, 'engine config')) as number[];
+  const config = configFieldsInOrder(engine, engineConfig).map(([, v]) => v);
   return identityWords({
     linkVersion: LINK_VERSION,
     hwgenVersion: HWGEN_VERSION,
@@ -53,6 +57,7 @@ function context(engine: AnyEngine, engineConfig: object, shell: ShellConfig) {
   const id = shellIdentity(engine, engineConfig, shell);
   const magicCrc = [0, 8, 16, 24].reduce((c, s) => crc32Step(c, (FRAME_MAGIC >>> s) & 0xff), 0xffffffff);
   const gapW = clog2(shell.idleTimeoutCycles);
+  const configNames = configFieldsInOrder(engine, engineConfig).map(([k]) => `${engine.name} ${k}`);
   return {
     banner: banner(hash),
     engineTop: engine.top,
@@ -70,7 +75,7 @@ function context(engine: AnyEngine, engineConfig: object, shell: ShellConfig) {
     ...Object.fromEntries(Object.entries(SOURCE).map(([k, v]) => [`SRC_${k}`, v])),
     IDENTITY_WORDS: id.length,
     STATUS_WORDS: STATUS_FIELDS.length,
-    identity: Array.from(id, (w, index) => ({ index, word: hex32(w), name: IDENTITY_FIELDS[index] ?? `config ${index - IDENTITY_FIELDS.length}` })),
+    identity: Array.from(id, (w, index) => ({ index, word: hex32(w), name: [...IDENTITY_FIELDS, ...configNames][index] })),
     status: STATUS_FIELDS.map((name, index) => ({ index, name, expr: STATUS_EXPR[name] })),
   };
 }
