@@ -13,17 +13,14 @@ import { encodeNpy } from '../src/model/npy.js';
 import { loadWeights } from '../src/model/weights.js';
 import { DEFAULT_NUMERIC } from '../src/model/types.js';
 import { argValue } from './args.js';
+import { gaussianWeights } from './weights.js';
 
 export function benchCompress(args: string[]): void {
   const rows = argValue(args, '--rows', 4096);
   const cols = argValue(args, '--cols', 9216);
   const dir = mkdtempSync(join(tmpdir(), 'hwgen-bench-'));
   try {
-    // Weights of a trained fc layer look Gaussian; a fast LCG + Box-Muller keeps set-up out of the figures.
-    const w = new Float32Array(rows * cols);
-    let s = 12345;
-    const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 1) / 4294967297;
-    for (let i = 0; i < w.length; i++) w[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()) * 0.01;
+    const w = gaussianWeights(rows, cols);
     const input = join(dir, 'fc6.npy');
     writeFileSync(input, encodeNpy({ dtype: 'f4', shape: [rows, cols], data: w }));
 

@@ -13,17 +13,14 @@ import { readAnyBundle, writeBundle } from '../src/model/bundle.js';
 import { DEFAULT_NUMERIC, type FloatModel } from '../src/model/types.js';
 import { renderReport } from '../src/report/report.js';
 import { argValue } from './args.js';
+import { gaussianWeights } from './weights.js';
 
 export async function benchReport(args: string[]): Promise<void> {
   const rows = argValue(args, '--rows', 4096);
   const cols = argValue(args, '--cols', 9216);
   const dir = mkdtempSync(join(tmpdir(), 'hwgen-bench-'));
   try {
-    // Gaussian weights from a fast LCG + Box-Muller, as bench/compress makes them.
-    const w = new Float32Array(rows * cols);
-    let s = 12345;
-    const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 1) / 4294967297;
-    for (let i = 0; i < w.length; i++) w[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()) * 0.01;
+    const w = gaussianWeights(rows, cols);
     const model: FloatModel = { source: 'bench', layers: [{ name: 'fc6', rows, cols, weight: w, relu: true }] };
     const { bundle, details } = compressModel(model, { density: 0.09, bits: 4, sparse: { pes: 64, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC });
     const path = join(dir, 'fc6.hwb');

@@ -1,6 +1,7 @@
 import { HwgenError } from '../src/errors.js';
 import type { AnyEngine, BuildOptions } from '../src/engines/engine.js';
 import { engineFor } from '../src/engines/registry.js';
+import { noSaturations, type Saturations } from '../src/golden/saturation.js';
 import { goldenVerdict, type GoldenVerdict } from '../src/golden/verdict.js';
 import type { AnyBundle } from '../src/model/types.js';
 import { joinData, runCommand, splitResponses, statsCommand, type Command } from '../src/protocol/command-words.js';
@@ -27,6 +28,8 @@ export interface SimResult {
   counters: Record<string, number[]>;
   /** Whether every output equals the golden model's, and the first mismatch if not. */
   golden: GoldenVerdict;
+  /** Per layer, where the golden model (and so the hardware) saturated over these inputs. */
+  saturations: Saturations[];
   build: { cached: boolean; seconds: number };
   /** Simulated cycles per wall-clock second. */
   cyclesPerSecond: number;
@@ -62,6 +65,8 @@ export function simulate(given: AnyBundle, inputs: Int32Array[], opts: SimOption
   const statsOf = runAt.map((at) => parts[at + 1 + reads.length]);
   const own = fields.filter((f) => f !== 'cyclesSinceReset' && f !== 'runCycles');
   const counters = Object.fromEntries(own.map((f) => [f, statsOf.map((st) => st[fields.indexOf(f)])]));
+  const saturations = bundle.layers.map(noSaturations);
+  const golden = goldenVerdict(outputs, (n) => engine.forward(bundle, inputs[n], saturations)[layers - 1]);
   return {
     engine,
     bundle,
@@ -71,7 +76,8 @@ export function simulate(given: AnyBundle, inputs: Int32Array[], opts: SimOption
     loadCycles: parts[loadStatsAt][fields.indexOf('cyclesSinceReset')],
     layerCycles: statsOf.map((st) => Array.from(st.subarray(fields.length, fields.length + layers))),
     counters,
-    golden: goldenVerdict(outputs, (n) => engine.forward(bundle, inputs[n])[layers - 1]),
+    golden,
+    saturations,
     build: { cached: model.cached, seconds: model.buildSeconds },
     cyclesPerSecond: run.cycles / run.seconds,
   };

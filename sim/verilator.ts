@@ -1,15 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { buildPrefix, cacheDir, ensureCacheDir, modelIntact, removeStaleBuilds, stampModel, withCleanupOnSignal } from './cache.js';
+import { dirname, join } from 'node:path';
 import { HwgenError } from '../src/errors.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { requireTools } from '../src/tools.js';
 
-export function cacheDir(): string {
-  return process.env.HWGEN_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hwgen');
-}
+export { cacheDir } from './cache.js';
 
 export interface ModelSpec {
   /** The Verilog files, by name. */
@@ -34,6 +33,11 @@ const HARNESS = {
   bytes: join(PACKAGE_ROOT, 'sim', 'byte_harness.cpp'),
 };
 
+/** The files to compile: an include (.vh) is found by `include from the build folder, never compiled alone. */
+export function compilationUnits(files: Map<string, string>): string[] {
+  return [...files.keys()].filter((name) => !name.endsWith('.vh'));
+}
+
 /**
  * Builds a Verilator model of a word-stream top with sim/stream_harness.cpp (a byte-stream top with
  * sim/byte_harness.cpp), or reuses the cached one built
@@ -53,37 +57,45 @@ export function buildModel(spec: ModelSpec): BuiltModel {
   const root = cacheDir();
   const dir = join(root, key);
   const binary = join(dir, 'model');
-  if (existsSync(binary)) return { binary, cached: true, buildSeconds: 0 };
-
-  mkdirSync(root, { recursive: true });
-  const tmp = mkdtempSync(join(root, `.build-${key}-`));
-  const t0 = performance.now();
-  try {
-    for (const [name, text] of spec.files) writeFileSync(join(tmp, name), text);
-    writeFileSync(
-      join(tmp, 'sim_main.cpp'),
-      `#define HWGEN_TOP V${spec.top}\n#define HWGEN_TOP_HEADER "V${spec.top}.h"\n#include "${harness}"\n`,
-    );
-    const r = spawnSync('verilator', [...flags, '-Mdir', 'obj', '-o', '../model', ...spec.files.keys(), 'sim_main.cpp'], {
-      cwd: tmp,
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    });
-    if (r.status !== 0) {
-      throw new HwgenError(`verilator failed to build ${spec.top} (exit ${r.status}):\n${(r.stderr || r.stdout).slice(-4000)}`);
-    }
-    rmSync(join(tmp, 'obj'), { recursive: true, force: true });
-    try {
-      renameSync(tmp, dir);
-    } catch {
-      // Another process built the same model meanwhile: use theirs.
-      if (!existsSync(binary)) throw new HwgenError(`cannot place the built model in ${dir}`);
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
+  if (existsSync(binary)) {
+    if (modelIntact(dir, binary)) return { binary, cached: true, buildSeconds: 0 };
+    rmSync(dir, { recursive: true, force: true }); // damaged (or from before stamps): build it again
   }
+
+  ensureCacheDir(root);
+  removeStaleBuilds(root);
+  const tmp = mkdtempSync(buildPrefix(root, key));
+  const t0 = performance.now();
+  withCleanupOnSignal(tmp, () => {
+    try {
+      for (const [name, text] of spec.files) writeFileSync(join(tmp, name), text);
+      writeFileSync(
+        join(tmp, 'sim_main.cpp'),
+        `#define HWGEN_TOP V${spec.top}\n#define HWGEN_TOP_HEADER "V${spec.top}.h"\n#include "${harness}"\n`,
+      );
+      const r = spawnSync('verilator', [...flags, '-Mdir', 'obj', '-o', '../model', ...compilationUnits(spec.files), 'sim_main.cpp'], {
+        cwd: tmp,
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      });
+      if (r.signal) throw new HwgenError(`the Verilator build of ${spec.top} was interrupted (${r.signal})`, 130);
+      if (r.status !== 0) {
+        throw new HwgenError(`verilator failed to build ${spec.top} (exit ${r.status}):\n${(r.stderr || r.stdout).slice(-4000)}`);
+      }
+      rmSync(join(tmp, 'obj'), { recursive: true, force: true });
+      stampModel(tmp, join(tmp, 'model'));
+      try {
+        renameSync(tmp, dir);
+      } catch {
+        // Another process built the same model meanwhile: use theirs.
+        if (!existsSync(binary)) throw new HwgenError(`cannot place the built model in ${dir}`);
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  });
   return { binary, cached: false, buildSeconds: (performance.now() - t0) / 1000 };
 }
 
@@ -97,7 +109,12 @@ export function runStream(binary: string, words: Uint32Array, extraArgs: string[
   const args = ['+verilator+rand+reset+2', `+verilator+seed+${(seed % 2147483646) + 1}`, ...extraArgs];
   const r = spawnSync(binary, args, { input: Buffer.from(words.buffer, words.byteOffset, words.byteLength), maxBuffer: 1 << 30 });
   const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new HwgenError(`the simulator failed (exit ${r.status}): ${r.stderr.toString().trim()}`);
+  if (r.status !== 0) {
+    const how = r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
+    // A crash of a model that built and passed lint is more likely a damaged cache entry than a design bug.
+    const hint = r.signal || r.error ? `; if the cached model is damaged, delete ${dirname(binary)} and run again` : '';
+    throw new HwgenError(`the simulator failed (${how}): ${(r.stderr?.toString() ?? String(r.error)).trim()}${hint}`);
+  }
   const out = r.stdout;
   if (out.byteLength % 4) throw new HwgenError(`the simulator answered ${out.byteLength} bytes, not whole words`);
   const resp = new Uint32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
@@ -133,7 +150,7 @@ export function lintModel(files: Map<string, string>, top: string): { output: st
   const dir = mkdtempSync(join(tmpdir(), 'hwgen-lint-'));
   try {
     for (const [name, text] of files) writeFileSync(join(dir, name), text);
-    const r = spawnSync('verilator', ['--lint-only', '-Wall', '--top-module', top, ...files.keys()], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync('verilator', ['--lint-only', '-Wall', '--top-module', top, ...compilationUnits(files)], { cwd: dir, encoding: 'utf8' });
     return { output: r.stdout + r.stderr, status: r.status };
   } finally {
     rmSync(dir, { recursive: true, force: true });

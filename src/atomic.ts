@@ -1,27 +1,137 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import {
+  closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync,
+  type Stats,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HwgenError } from './errors.js';
 
 /**
+ * Everything hwgen does to an output path, in one place. A regular file is replaced atomically; a symlink is
+ * followed (its target is written, the link stays); a character device (/dev/null, /dev/stdout) or a FIFO is
+ * written through, never replaced; anything else is refused.
+ */
+
+/** An output or input path named by the flag or argument the user gave it with. */
+export interface NamedPath {
+  /** Undefined when the option was not given: nothing to check. */
+  path: string | undefined;
+  /** How the user named it: "-o", "--trace", "the bundle", ... */
+  flag: string;
+}
+
+/**
+ * Checks, before any work, that each output can be written and destroys no input: not empty, its directory
+ * exists, not the same file as an input (compared by identity, so symlinks and hard links count) nor as another
+ * output. Inputs that do not exist are skipped: reading them fails later with its own message.
+ */
+export function checkOutputs(outputs: NamedPath[], inputs: NamedPath[]): void {
+  const seen: { out: NamedPath; real: string }[] = [];
+  for (const out of outputs) {
+    if (out.path === undefined) continue;
+    const target = outputTarget(out.path, out.flag);
+    for (const prev of seen) {
+      if (prev.real === target.real) throw new HwgenError(`${out.flag} ${out.path} and ${prev.out.flag} ${prev.out.path} are the same file; give each output its own path`, 2);
+    }
+    seen.push({ out, real: target.real });
+    if (!target.stats?.isFile()) continue;
+    for (const input of inputs) {
+      const s = input.path === undefined ? undefined : statOrUndefined(input.path);
+      if (s && s.dev === target.stats.dev && s.ino === target.stats.ino) {
+        throw new HwgenError(`${out.flag} ${out.path} is ${input.flag} ${input.path}: writing it would destroy the input; choose another output path`, 2);
+      }
+    }
+  }
+}
+
+/**
  * Writes a file so that readers see either the old file or the whole new one, never a half-written one:
  * a temporary file in the same directory, fsync, then rename over the target. On failure nothing is left.
- * `what` names the file in messages ("bundle", "export", ...).
+ * Devices and FIFOs are written through instead (see above). `what` names the file in messages ("bundle", ...).
  */
 export function writeFileAtomic(path: string, data: Uint8Array, what = 'file'): void {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const target = outputTarget(path, what);
+  if (target.stats && !target.stats.isFile()) return writeThrough(target.real, target.stats, data, path, what);
+  const tmp = `${target.real}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx', 0o644);
-    for (let o = 0; o < data.length; ) o += writeSync(fd, data, o, data.length - o);
+    writeAll(fd, data);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
-    renameSync(tmp, path);
+    renameSync(tmp, target.real);
   } catch (e) {
     if (fd !== undefined) ignore(() => closeSync(fd as number));
     ignore(() => unlinkSync(tmp));
     throw fileError('write', path, e, what);
+  }
+}
+
+/** Where writing `path` lands: the path with symlinks resolved, and what is there now (undefined: nothing). */
+function outputTarget(path: string, what: string): { real: string; stats?: Stats } {
+  if (path === '') throw new HwgenError(`the ${what} path is empty; give a file name`, 2);
+  const link = lstatOrUndefined(path);
+  if (link?.isSymbolicLink()) {
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch {
+      throw new HwgenError(`cannot write ${what} ${path}: it is a symbolic link to ${readlinkSync(path)}, which does not exist; remove the link or give another path`, 2);
+    }
+    return checkKind(real, statSync(real), path, what);
+  }
+  if (link) return checkKind(realpathSync(path), link, path, what);
+  let dir: string;
+  try {
+    dir = realpathSync(dirname(path));
+  } catch (e) {
+    throw fileError('write', path, e, what);
+  }
+  if (!statSync(dir).isDirectory()) throw fileError('write', path, Object.assign(new Error(), { code: 'ENOTDIR' }), what);
+  return { real: join(dir, basename(path)) };
+}
+
+function checkKind(real: string, stats: Stats, path: string, what: string): { real: string; stats: Stats } {
+  if (stats.isFile() || stats.isCharacterDevice() || stats.isFIFO()) return { real, stats };
+  const kind = stats.isDirectory() ? 'a directory' : stats.isBlockDevice() ? 'a block device' : 'a socket';
+  throw new HwgenError(`cannot write ${what} ${path}: it is ${kind}; give a file path`, 2);
+}
+
+/** A device or FIFO: write into it as it is. A FIFO nobody reads would block forever, so that is an error. */
+function writeThrough(real: string, stats: Stats, data: Uint8Array, path: string, what: string): void {
+  let fd: number | undefined;
+  try {
+    if (stats.isFIFO()) closeSync(openSync(real, constants.O_WRONLY | constants.O_NONBLOCK));
+    fd = openSync(real, constants.O_WRONLY);
+    writeAll(fd, data);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENXIO') {
+      throw new HwgenError(`cannot write ${what} ${path}: it is a FIFO and no process is reading it; start the reader first`);
+    }
+    throw fileError('write', path, e, what);
+  } finally {
+    if (fd !== undefined) ignore(() => closeSync(fd as number));
+  }
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
+  for (let o = 0; o < data.length; ) o += writeSync(fd, data, o, data.length - o);
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
   }
 }
 
@@ -53,7 +163,7 @@ export function fileError(op: 'read' | 'write', path: string, e: unknown, what: 
     EACCES: op === 'read' ? 'permission denied' : `permission denied (is ${dir} writable?); choose another output path`,
     EPERM: 'operation not permitted; check permissions or choose another path',
     EISDIR: 'it is a directory; give a file path',
-    ENOTDIR: 'a component of the path is not a directory',
+    ENOTDIR: op === 'read' ? 'a component of the path is not a directory' : `${dir} is not a directory; choose another output path`,
     EROFS: 'read-only file system; choose another output path',
     ENOSPC: 'no space left on device',
   };

@@ -3,11 +3,15 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HwgenError } from './errors.js';
 import { HWGEN_VERSION } from './paths.js';
-import { compressCommand } from './commands/compress.js';
+import { compressCommand, compressModeRules } from './commands/compress.js';
 import { inspectCommand } from './commands/inspect.js';
 import { exportCommand } from './commands/export.js';
-import { simCommand } from './commands/sim.js';
+import { simCommand, simModeRules } from './commands/sim.js';
 import { reportCommand } from './commands/report.js';
+import { refuseInert, refuseRepeated, type ModeRule } from './commands/options.js';
+
+/** Per command, the options that do nothing in some mode. */
+const MODE_RULES: Record<string, ModeRule[]> = { compress: compressModeRules, sim: simModeRules };
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -21,6 +25,10 @@ export async function main(argv: string[]): Promise<number> {
     .command(exportCommand)
     .command(simCommand)
     .command(reportCommand)
+    .middleware((a) => {
+      refuseRepeated(a);
+      refuseInert(argv, a, MODE_RULES[String(a._[0])] ?? []);
+    }, true)
     .demandCommand(1, 'Give a command; hwgen --help lists them.')
     .strict()
     .wrap(Math.min(110, process.stdout.columns ?? 110))

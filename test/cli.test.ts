@@ -122,6 +122,18 @@ describe('hwgen sim', () => {
     });
   });
 
+  it('says on stderr when fixed point saturated, and counts it in the report', () => {
+    runPython(`import numpy as np, sys\nr = np.random.default_rng(4)\nnp.save(sys.argv[1], (r.normal(size=(3, 50)) * 1e6).astype(np.float32))`, [join(dir, 'loud.npy')]);
+    const r = hwgen('sim', 'sim.hwb', '--input', 'loud.npy', '--pes', '2', '--json');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/hwgen: warning: fixed point saturated on these 3 input\(s\) \(fc1: \d+ input\(s\) clipped/);
+    const sat = JSON.parse(r.out).saturations as { inputs: number }[];
+    expect(sat[0].inputs).toBeGreaterThan(100);
+    const quiet = hwgen('sim', 'sim.hwb', '--input', 'x.npy', '--pes', '2');
+    expect(quiet.err).toBe('');
+    expect(quiet.out).toMatch(/bit-exact match, fixed-point saturations 0/);
+  });
+
   it('builds from an explicit --config and refuses a bad one', () => {
     const cfg = { pes: 3, vBits: 4, zBits: 4, actBits: 16, actFrac: 8, weightBits: 16, accBits: 32, fifoDepth: 4, entriesPerWord: 2, spmatWords: 512, ptrDepth: 128, actDepth: 32, biasDepth: 32, maxLayers: 2 };
     writeFileSync(join(dir, 'c.json'), JSON.stringify(cfg));
@@ -196,7 +208,7 @@ describe('bad input gets a clear error, a non-zero exit and no output', () => {
     ['density 0', () => ['compress', 'net.npz', '-o', 'o.hwb', '--density', '0'], /--density 0: '0' is not a density in \(0, 1\]/],
     ['density 1.5', () => ['compress', 'net.npz', '-o', 'o.hwb', '--density', '1.5'], /not a density in \(0, 1\]/],
     ['density for an unknown layer', () => ['compress', 'net.npz', '-o', 'o.hwb', '--density', 'fc1=0.5'], /no value for layer 'fc2'/],
-    ['unwritable output', () => ['compress', 'net.npz', '-o', 'no/such/dir/o.hwb'], /cannot write bundle no\/such\/dir\/o\.hwb: directory no\/such\/dir does not exist/],
+    ['unwritable output', () => ['compress', 'net.npz', '-o', 'no/such/dir/o.hwb'], /cannot write -o no\/such\/dir\/o\.hwb: directory no\/such\/dir does not exist/],
     ['unknown format', () => (writeFileSync(join(dir, 'w.txt'), '1 2 3'), ['compress', 'w.txt', '-o', 'o.hwb']), /unknown weights format '\.txt'/],
     ['missing file', () => ['compress', 'absent.npz', '-o', 'o.hwb'], /absent\.npz: cannot read the weights file \(ENOENT\)/],
     ['unknown option', () => ['compress', 'net.npz', '-o', 'o.hwb', '--dnesity', '0.1'], /Unknown argument: dnesity/],

@@ -1,8 +1,11 @@
+import { extname } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { binarizeModel, binaryReport, formatBinaryReport } from '../compress/binarize.js';
-import { compressModel, type CompressOptions } from '../compress/compress.js';
+import { compressModel, emptyLayer, type CompressOptions } from '../compress/compress.js';
 import { measureFidelity } from '../compress/fidelity.js';
+import { saturationWarning, totalSaturations } from '../golden/saturation.js';
 import { bundleReport, formatReport } from '../compress/report.js';
+import { checkOutputs } from '../atomic.js';
 import { HwgenError } from '../errors.js';
 import { writeBundle } from '../model/bundle.js';
 import { checkNumeric, checkRange, checkSparse } from '../model/limits.js';
@@ -11,7 +14,9 @@ import { loadWeights, WEIGHT_FORMATS, type ReluRule } from '../model/weights.js'
 import { HWGEN_VERSION } from '../paths.js';
 import { writeFileAtomic } from '../atomic.js';
 import type { ReportInput } from '../report/report.js';
-import { parsePerLayer } from './options.js';
+import { CONFIG_LIMITS } from '../engines/eie/config.js';
+import { XNOR_CONFIG_LIMITS } from '../engines/xnor/config.js';
+import { parsePerLayer, type ModeRule } from './options.js';
 
 interface Args {
   weights: string;
@@ -77,10 +82,19 @@ export const compressCommand: CommandModule<object, Args> = {
       .option('input-shape', { type: 'string', describe: 'with --binary: C,H,W of the input feature map, needed when the first layer is a convolution' })
       .option('conv-padding', { choices: ['same', 'valid'] as const, default: 'same' as const, describe: 'with --binary: padding of .npz convolutions (ONNX Conv nodes say it themselves)' }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
+    checkOutputs(
+      [{ path: argv.output, flag: '-o' }, ...(argv.report === undefined ? [] : [{ path: argv.report, flag: '--report' }])],
+      [{ path: argv.weights, flag: 'the weights file' }],
+    );
     if (argv.binary) return compressBinary(argv);
     const opts = compressOptions(argv);
     const model = loadWeights(argv.weights, argv.relu);
+    checkLayerCount(model.layers.length, CONFIG_LIMITS.maxLayers[1], 'the EIE engine', argv.weights);
     const { bundle, details } = compressModel(model, opts);
+    model.layers.forEach((fl, i) => {
+      const why = emptyLayer(fl, bundle.layers[i], details[i], opts);
+      if (why) throw new HwgenError(`layer '${fl.name}': ${why}`, 2);
+    });
     bundle.meta = { source: argv.weights, generator: `hwgen ${HWGEN_VERSION}`, pruning: pruningText(argv) };
     // Rendered before anything is written, so a failure leaves neither file; only this run has the float weights.
     const pruned = () => model.layers.map((fl, i) => Float32Array.from(details[i].kept, (k) => fl.weight[k]));
@@ -89,6 +103,7 @@ export const compressCommand: CommandModule<object, Args> = {
     writePage(argv.report, page);
     const report = bundleReport(bundle);
     const fidelity = measureFidelity(model, bundle);
+    process.stderr.write(saturationWarning(fidelity.saturations, bundle.layers.map((l) => l.name), `on ${fidelity.samples} random check inputs`) ?? '');
     if (argv.json) {
       const layers = report.layers.map((l, i) => ({ ...l, weightMse: details[i].weightMse, kmeansIterations: details[i].iterations }));
       process.stdout.write(JSON.stringify({ output: argv.output, ...report, layers, fidelity }, null, 2) + '\n');
@@ -97,7 +112,7 @@ export const compressCommand: CommandModule<object, Args> = {
       process.stdout.write(
         `${formatReport(report)}\n` +
           `against the float network on ${f.samples} random inputs: output error ${(f.relativeRms * 100).toFixed(2)}% RMS, ` +
-          `same largest output ${Math.round(f.argmaxAgreement * f.samples)}/${f.samples}\n` +
+          `same largest output ${Math.round(f.argmaxAgreement * f.samples)}/${f.samples}, fixed-point saturations ${totalSaturations(f.saturations)}\n` +
           `wrote ${argv.output}\n` +
           (argv.report === undefined ? '' : `wrote ${argv.report}\n`),
       );
@@ -125,14 +140,28 @@ function pruningText(a: Args): string {
   return `density ${a.density ?? 1}`;
 }
 
-/** `--binary`: every layer to XNOR form; the pruning and codebook options do not apply. */
+const notBinary = (a: Record<string, unknown>) => !a.binary;
+const onlyBinary = (a: Record<string, unknown>) => Boolean(a.binary);
+const SPARSE_ONLY = "with --binary: every weight is kept as its sign, with no codebook and no PEs";
+
+/** Options that do nothing in the mode given (src/cli.ts refuses them). */
+export const compressModeRules: ModeRule[] = [
+  ...['density', 'quality', 'bits', 'pes', 'v-bits', 'z-bits'].map((option) => ({ option, applies: notBinary, why: SPARSE_ONLY })),
+  { option: 'relu', applies: notBinary, why: 'with --binary: hidden binary layers output the sign, the last one its scores' },
+  {
+    option: 'relu',
+    applies: (a) => extname(String(a.weights)).toLowerCase() !== '.onnx',
+    why: 'on an ONNX model: its Relu nodes say which layers have one',
+  },
+  ...['first-layer', 'last-layer', 'input-shape', 'conv-padding'].map((option) => ({ option, applies: onlyBinary, why: 'without --binary' })),
+];
+
+/** `--binary`: every layer to XNOR form; the pruning and codebook options do not apply (compressModeRules). */
 async function compressBinary(argv: Args): Promise<void> {
-  if (argv.density !== undefined || argv.quality !== undefined) {
-    throw new HwgenError('--binary keeps every weight (as its sign); --density and --quality do not apply', 2);
-  }
   const numeric = { actBits: argv.actBits, actFrac: argv.actFrac, weightBits: argv.weightBits, accBits: argv.accBits };
   checkNumeric(numeric, 'options');
   const model = loadWeights(argv.weights, 'none', { binary: true, inputShape: parseShape(argv.inputShape), convPadding: argv.convPadding });
+  checkLayerCount(model.layers.length, XNOR_CONFIG_LIMITS.maxLayers[1], 'the XNOR units', argv.weights);
   const bundle = binarizeModel(model, {
     numeric,
     firstInput: argv.firstLayer === 'bwn' ? 'fixed' : 'binary',
@@ -155,6 +184,13 @@ async function renderPage(input: ReportInput): Promise<string> {
 
 function writePage(path: string | undefined, page: string | undefined): void {
   if (path !== undefined && page !== undefined) writeFileAtomic(path, new TextEncoder().encode(page), 'report');
+}
+
+/** An engine's layer table has `max` entries (its config's maxLayers): say so now rather than at build time. */
+function checkLayerCount(layers: number, max: number, engine: string, path: string): void {
+  if (layers > max) {
+    throw new HwgenError(`${path}: ${layers} layers; ${engine} hold${engine.endsWith('s') ? '' : 's'} at most ${max} (maxLayers); merge or split the network into parts of at most ${max} layers`);
+  }
 }
 
 /** "C,H,W" as three positive integers. */

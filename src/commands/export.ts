@@ -1,5 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { writeFileAtomic } from '../atomic.js';
+import { checkOutputs, writeFileAtomic } from '../atomic.js';
 import { readAnyBundle } from '../model/bundle.js';
 import { encodeNpz } from '../model/npz.js';
 import { engineFor } from '../engines/registry.js';
@@ -17,6 +17,7 @@ export const exportCommand: CommandModule<object, Args> = {
       .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle to decode (.hwb)' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the .npz to write (NAME.weight, NAME.bias)' }) as unknown as Argv<Args>,
   handler: (argv: ArgumentsCamelCase<Args>) => {
+    checkOutputs([{ path: argv.output, flag: '-o' }], [{ path: argv.bundle, flag: 'the bundle' }]);
     const bundle = readAnyBundle(argv.bundle);
     writeFileAtomic(argv.output, encodeNpz(engineFor(bundle).exportArrays(bundle)), 'export');
     process.stdout.write(`wrote ${argv.output} (${bundle.layers.length} layer(s))\n`);

@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { simulate, type SimResult } from '../../host/simulate.js';
-import { readFileChecked, writeFileAtomic } from '../atomic.js';
+import { checkOutputs, readFileChecked, writeFileAtomic } from '../atomic.js';
 import { engineFor } from '../engines/registry.js';
 import { HwgenError } from '../errors.js';
+import { noSaturations, saturationWarning, totalSaturations } from '../golden/saturation.js';
 import { readAnyBundle } from '../model/bundle.js';
 import { toFloat64, type NdArray } from '../model/ndarray.js';
 import { encodeNpy, parseNpy } from '../model/npy.js';
 import type { ConvShape } from '../model/types.js';
+import type { ModeRule } from './options.js';
 
 interface Args {
   bundle: string;
@@ -20,6 +22,11 @@ interface Args {
   trace?: string;
   json: boolean;
 }
+
+/** Options that do nothing in the mode given (src/cli.ts refuses them). */
+export const simModeRules: ModeRule[] = [
+  { option: 'fifo-depth', applies: (a) => a.config === undefined, why: "with --config: the config's fifoDepth sets the queue depth" },
+];
 
 export const simCommand: CommandModule<object, Args> = {
   command: 'sim <bundle>',
@@ -37,10 +44,12 @@ export const simCommand: CommandModule<object, Args> = {
       .option('trace', { type: 'string', describe: 'write an FST waveform of the whole run here' })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }) as unknown as Argv<Args>,
   handler: (argv: ArgumentsCamelCase<Args>) => {
+    checkOutputs([{ path: argv.output, flag: '-o' }, { path: argv.trace, flag: '--trace' }], [{ path: argv.bundle, flag: 'the bundle' }, { path: argv.input, flag: '--input' }, { path: argv.config, flag: '--config' }]);
     const given = readAnyBundle(argv.bundle);
     const engine = engineFor(given);
     const { length, image } = engine.input(given);
-    const xs = readInputs(argv.input, length, image).map((x) => engine.quantizeInput(given, x));
+    const clipped = noSaturations();
+    const xs = readInputs(argv.input, length, image).map((x) => engine.quantizeInput(given, x, clipped));
     const res = simulate(given, xs, {
       configFile: argv.config ? { raw: readJson(argv.config), where: argv.config } : undefined,
       pes: argv.pes,
@@ -48,7 +57,9 @@ export const simCommand: CommandModule<object, Args> = {
       trace: argv.trace,
     });
     const { bundle, config } = res;
-    if (argv.output) writeFileAtomic(argv.output, encodeNpy(outputArray(res.outputs, engine.outputLength(bundle), argv.raw ? undefined : engine.outputValue(bundle))), 'output');
+    res.saturations[0].inputs += clipped.inputs;
+    process.stderr.write(saturationWarning(res.saturations, bundle.layers.map((l) => l.name), `on these ${xs.length} input(s)`) ?? '');
+    if (argv.output !== undefined) writeFileAtomic(argv.output, encodeNpy(outputArray(res.outputs, engine.outputLength(bundle), argv.raw ? undefined : engine.outputValue(bundle))), 'output');
     const hash = engine.configHash(config);
     if (argv.json) {
       const { outputs, engine: _, bundle: __, counters, cycles, ...rest } = res;
@@ -115,7 +126,7 @@ function reportText(res: SimResult, title: string, layers: number, output?: stri
     `loaded ${layers} layer(s) in ${res.loadCycles} cycles`,
     `${res.outputs.length} inference(s): ${mean.toFixed(1)} cycles each on average` +
       ` (per layer, first input: ${res.layerCycles[0]?.join(', ') ?? '-'})`,
-    `golden model: ${res.golden.match ? 'bit-exact match' : 'MISMATCH'}`,
+    `golden model: ${res.golden.match ? 'bit-exact match' : 'MISMATCH'}, fixed-point saturations ${totalSaturations(res.saturations)}`,
   ];
   if (output) lines.push(`wrote ${output}`);
   return lines.join('\n') + '\n';

@@ -21,7 +21,10 @@ export interface CompressOptions {
   maxIter?: number;
 }
 
-/** What compressing one layer decided, kept for reports and tests. */
+/**
+ * What compressing one layer decided, kept for reports and tests. A layer may come out empty (every weight
+ * pruned, or every shared weight 0 in fixed point): the engines handle it, and `emptyLayer` says why.
+ */
 export interface LayerDetail {
   /** Row-major positions kept by pruning. */
   kept: Uint32Array;
@@ -37,6 +40,11 @@ export interface LayerDetail {
 }
 
 export function compressModel(model: FloatModel, opts: CompressOptions): { bundle: Bundle; details: LayerDetail[] } {
+  const names = model.layers.map((l) => l.name);
+  for (const [what, p] of [['density', opts.density], ['quality', opts.quality]] as const) {
+    const unknown = typeof p === 'object' ? Object.keys(p).filter((k) => !names.includes(k)) : [];
+    if (unknown.length) throw new HwgenError(`--${what}: no layer named '${unknown[0]}'; the layers are ${names.join(', ')}`, 2);
+  }
   const layers: EieLayer[] = [];
   const details: LayerDetail[] = [];
   for (const fl of model.layers) {
@@ -103,7 +111,7 @@ function prune(fl: FloatLayer, opts: CompressOptions): Uint32Array {
   return pruneToDensity(fl.weight, opts.density === undefined ? 1 : pick(opts.density, fl.name, 'density'));
 }
 
-function pick(p: PerLayer, name: string, what: string): number {
+export function pick(p: PerLayer, name: string, what: string): number {
   if (typeof p === 'number') return p;
   if (!(name in p)) {
     throw new HwgenError(`--${what}: no value for layer '${name}' (given for: ${Object.keys(p).join(', ')}); give one per layer`);
@@ -132,7 +140,35 @@ function quantizeBias(fl: FloatLayer, numeric: NumericFormat, wFrac: number): Fl
   const out = new Float64Array(fl.rows);
   if (!fl.bias) return out;
   for (let i = 0; i < fl.rows; i++) {
-    out[i] = saturate(Math.round(fl.bias[i] * 2 ** (numeric.actFrac + wFrac)), numeric.accBits) + 0; // + 0: no -0
+    const q = Math.round(fl.bias[i] * 2 ** (numeric.actFrac + wFrac));
+    if (saturate(q, numeric.accBits) !== q) {
+      const frac = numeric.actFrac + wFrac;
+      throw new HwgenError(
+        `layer '${fl.name}': bias[${i}] = ${fl.bias[i]} does not fit the ${numeric.accBits}-bit accumulator with ${frac} fractional bits ` +
+          `(|bias| < ${2 ** (numeric.accBits - 1 - frac)}); rescale the layer, raise --acc-bits or lower --act-frac`,
+      );
+    }
+    out[i] = q + 0; // + 0: no -0
   }
   return out;
+}
+
+/**
+ * Why a compressed layer computes only its bias although its float weights were not all zero (undefined when it
+ * does not): the CLI refuses such a layer, since its report would still show the weights as kept.
+ */
+export function emptyLayer(fl: FloatLayer, layer: EieLayer, detail: LayerDetail, opts: CompressOptions): string | undefined {
+  if (!fl.weight.some((w) => w !== 0)) return undefined;
+  if (detail.kept.length === 0) {
+    const setting = opts.quality !== undefined ? `--quality ${pick(opts.quality, fl.name, 'quality')}` : `--density ${opts.density === undefined ? 1 : pick(opts.density, fl.name, 'density')}`;
+    return `${setting} prunes every weight, leaving only the bias; keep more weights`;
+  }
+  if (layer.codebook.every((q) => q === 0)) {
+    const largest = detail.centroids.reduce((m, c) => Math.max(m, Math.abs(c)), 0);
+    return (
+      `every shared weight rounds to 0 in fixed point (largest |centroid| ${largest.toPrecision(3)}, ${layer.wFrac} fractional bits): ` +
+      `the layer would compute only its bias; scale its weights up, or raise --acc-bits to allow more fractional bits`
+    );
+  }
+  return undefined;
 }

@@ -1,6 +1,7 @@
 import { bundleForward, quantizeInput } from '../golden/eie.js';
 import { fromFixed } from '../model/fixed.js';
 import { floatForward } from '../golden/float.js';
+import { noSaturations, type Saturations } from '../golden/saturation.js';
 import type { Bundle, FloatModel } from '../model/types.js';
 
 /** What compression and fixed point cost, measured on random inputs against the float network. */
@@ -10,6 +11,8 @@ export interface Fidelity {
   relativeRms: number;
   /** Fraction of inputs whose largest output is the same output in both (what a classifier would answer). */
   argmaxAgreement: number;
+  /** Per layer, what fixed point clipped over the samples: any count above 0 means the format is too narrow. */
+  saturations: Saturations[];
 }
 
 /**
@@ -23,10 +26,11 @@ export function measureFidelity(model: FloatModel, bundle: Bundle, samples = 16,
   let err = 0;
   let ref = 0;
   let agree = 0;
+  const saturations = bundle.layers.map(noSaturations);
   for (let n = 0; n < samples; n++) {
     const x = Array.from({ length: model.layers[0].cols }, () => (u() < 0.5 ? 0 : gauss()));
     const want = floatForward(model, x);
-    const outs = bundleForward(bundle, quantizeInput(x, bundle.numeric));
+    const outs = bundleForward(bundle, quantizeInput(x, bundle.numeric, saturations[0]), saturations);
     const got = Array.from(outs[outs.length - 1], (q) => fromFixed(q, bundle.numeric.actFrac));
     want.forEach((w, i) => {
       err += (got[i] - w) ** 2;
@@ -34,7 +38,7 @@ export function measureFidelity(model: FloatModel, bundle: Bundle, samples = 16,
     });
     if (argmax(got) === argmax(want)) agree++;
   }
-  return { samples, relativeRms: ref > 0 ? Math.sqrt(err / ref) : Math.sqrt(err), argmaxAgreement: agree / samples };
+  return { samples, relativeRms: ref > 0 ? Math.sqrt(err / ref) : Math.sqrt(err), argmaxAgreement: agree / samples, saturations };
 }
 
 function argmax(v: ArrayLike<number>): number {

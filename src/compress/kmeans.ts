@@ -16,10 +16,20 @@ export function linearInit(min: number, max: number, k: number): Float64Array {
   return c;
 }
 
-/** k-means with at most `maxIter` Lloyd iterations (0 gives the linear, i.e. uniform, quantizer). */
+/**
+ * k-means with at most `maxIter` Lloyd iterations (0 gives the linear, i.e. uniform, quantizer). Values with
+ * at most k distinct members are their own centroids, so compressing shared weights again changes nothing.
+ */
 export function kmeans1d(values: Float32Array, k: number, maxIter = 100): KMeansResult {
   if (values.length === 0) return { centroids: new Float64Array(k), iterations: 0 };
   const sorted = Float64Array.from(values).sort();
+  const distinct = sorted.filter((x, i) => i === 0 || x !== sorted[i - 1]);
+  if (distinct.length <= k) {
+    // Already shared (e.g. a network hwgen exported): keep every value exactly; spare centroids repeat the last.
+    const c = new Float64Array(k).fill(distinct[distinct.length - 1]);
+    c.set(distinct);
+    return { centroids: c, iterations: 0 };
+  }
   const prefix = new Float64Array(sorted.length + 1);
   for (let i = 0; i < sorted.length; i++) prefix[i + 1] = prefix[i] + sorted[i];
   const c = linearInit(sorted[0], sorted[sorted.length - 1], k);

@@ -1,4 +1,5 @@
 import type { Command } from '../protocol/command-words.js';
+import type { Saturations } from '../golden/saturation.js';
 import type { NdArray } from '../model/ndarray.js';
 import type { AnyBundle, ConvShape, EngineName, NumericFormat } from '../model/types.js';
 
@@ -48,10 +49,10 @@ export interface Engine<B extends AnyBundle = AnyBundle, C extends object = obje
   input(bundle: B): { length: number; image?: ConvShape };
   /** Values the network's output holds. */
   outputLength(bundle: B): number;
-  /** A real-valued input vector in the form the engine takes (fixed point, or sign bits). */
-  quantizeInput(bundle: B, x: ArrayLike<number>): Int32Array;
-  /** Each layer's output for one input, bit for bit as the hardware computes it. */
-  forward(bundle: B, x: Int32Array): Int32Array[];
+  /** A real-valued input vector in the form the engine takes (fixed point, or sign bits); clipped values counted in `sat`. */
+  quantizeInput(bundle: B, x: ArrayLike<number>, sat?: Saturations): Int32Array;
+  /** Each layer's output for one input, bit for bit as the hardware computes it; saturations counted per layer in `sat`. */
+  forward(bundle: B, x: Int32Array, sat?: Saturations[]): Int32Array[];
   /** The real value of an output integer (scores: fixed point; bits: ±1). */
   outputValue(bundle: B): (q: number) => number;
 

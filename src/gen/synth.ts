@@ -33,6 +33,9 @@ export interface Ice40Result {
   seconds: number;
 }
 
+/** The files yosys reads: an include (.vh) is found by `include from the scratch folder, never read alone. */
+const sources = (files: Map<string, string>) => [...files.keys()].filter((name) => !name.endsWith('.vh')).join(' ');
+
 function inScratch<T>(files: Map<string, string>, run: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'hwgen-synth-'));
   try {
@@ -47,7 +50,7 @@ function inScratch<T>(files: Map<string, string>, run: (dir: string) => T): T {
 export function synthXilinx(files: Map<string, string>, top: string): XilinxResources {
   return inScratch(files, (dir) => {
     const t0 = performance.now();
-    const script = `read_verilog ${[...files.keys()].join(' ')}; synth_xilinx -family xc7 -top ${top} -flatten -noiopad; tee -q -o stat.json stat -json`;
+    const script = `read_verilog ${sources(files)}; synth_xilinx -family xc7 -top ${top} -flatten -noiopad; tee -q -o stat.json stat -json`;
     const log = runTool('yosys', ['-p', script], { cwd: dir });
     const cells = (JSON.parse(readFileSync(join(dir, 'stat.json'), 'utf8')) as { design: { num_cells_by_type: Record<string, number> } }).design
       .num_cells_by_type;
@@ -71,7 +74,7 @@ export function placeIce40(files: Map<string, string>, top: string, device = '--
   requireTools('yosys', 'nextpnr-ice40');
   return inScratch(files, (dir) => {
     const t0 = performance.now();
-    runTool('yosys', ['-q', '-p', `read_verilog ${[...files.keys()].join(' ')}; synth_ice40 -top ${top} -json t.json`], { cwd: dir });
+    runTool('yosys', ['-q', '-p', `read_verilog ${sources(files)}; synth_ice40 -top ${top} -json t.json`], { cwd: dir });
     const log = runTool('nextpnr-ice40', [device, '--package', pkg, '--json', 't.json', '--asc', 't.asc', '--freq', '12', '--pcf-allow-unconstrained'], { cwd: dir });
     const use = (kind: string) => {
       const m = new RegExp(`${kind}:\\s*(\\d+)/\\s*(\\d+)`).exec(log);

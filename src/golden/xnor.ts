@@ -1,5 +1,6 @@
 import type { BinaryBundle, ConvShape, NumericFormat, XnorLayer } from '../model/types.js';
 import { convGeometry, getBit, layerInputs, rowBytes, scoreShift } from '../model/layout.js';
+import type { Saturations } from './saturation.js';
 
 /**
  * What the XNOR units compute, bit for bit (docs/xnor.md). Activations travel as Int32Array: 0/1 per element
@@ -68,12 +69,13 @@ export function accumulate(l: XnorLayer, x: Int32Array): number[] {
   return acc;
 }
 
-/** A scores layer's output from its accumulator. */
-export function score(l: XnorLayer, numeric: NumericFormat, i: number, acc: number): number {
+/** A scores layer's output from its accumulator; `sat`, when given, counts a clipped score. */
+export function score(l: XnorLayer, numeric: NumericFormat, i: number, acc: number, sat?: Saturations): number {
   const dot = l.input === 'binary' ? 2 * acc - l.cols : acc;
   const shift = scoreShift(l, numeric);
   const y = roundShiftBig(BigInt(l.alpha[i]) * BigInt(dot) + BigInt(l.bias[i]), shift);
   const lim = 2n ** BigInt(numeric.actBits - 1);
+  if (sat && (y >= lim || y < -lim)) sat.outputs++;
   return Number(y >= lim ? lim - 1n : y < -lim ? -lim : y);
 }
 
@@ -82,14 +84,14 @@ export function thresholdBit(l: XnorLayer, i: number, acc: number): number {
   return Number(acc >= l.threshold[i]) ^ l.flip[i];
 }
 
-/** One layer, exactly as the hardware computes it. */
-export function xnorLayerForward(l: XnorLayer, numeric: NumericFormat, x: Int32Array): Int32Array {
+/** One layer, exactly as the hardware computes it; `sat`, when given, counts clipped scores. */
+export function xnorLayerForward(l: XnorLayer, numeric: NumericFormat, x: Int32Array, sat?: Saturations): Int32Array {
   if (x.length !== layerInputs(l)) throw new RangeError(`layer '${l.name}' takes ${layerInputs(l)} inputs, got ${x.length}`);
   const ws = windows(l, x);
   const full = new Int32Array(ws.length * l.rows);
   ws.forEach((v, pos) => {
     accumulate(l, v).forEach((a, i) => {
-      full[pos * l.rows + i] = l.output === 'scores' ? score(l, numeric, i, a) : thresholdBit(l, i, a);
+      full[pos * l.rows + i] = l.output === 'scores' ? score(l, numeric, i, a, sat) : thresholdBit(l, i, a);
     });
   });
   return l.conv && l.pool > 1 ? maxPool(full, l) : full;
@@ -114,12 +116,12 @@ export function maxPool(bits: Int32Array, l: XnorLayer): Int32Array {
   return out;
 }
 
-/** Runs every layer in turn; returns each layer's output (the last is the network's). */
-export function binaryForward(bundle: BinaryBundle, input: Int32Array): Int32Array[] {
+/** Runs every layer in turn; returns each layer's output (the last is the network's). `sat[l]` counts layer l's. */
+export function binaryForward(bundle: BinaryBundle, input: Int32Array, sat?: Saturations[]): Int32Array[] {
   const outs: Int32Array[] = [];
   let x = input;
-  for (const l of bundle.layers) {
-    x = xnorLayerForward(l, bundle.numeric, x);
+  for (const [i, l] of bundle.layers.entries()) {
+    x = xnorLayerForward(l, bundle.numeric, x, sat?.[i]);
     outs.push(x);
   }
   return outs;

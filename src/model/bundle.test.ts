@@ -283,6 +283,8 @@ describe('validation: every rule has its own error', () => {
     ['unknown kind', (b) => ((b.layers[1] as { kind: string }).kind = 'ternary'), /layer 1 'fc1': unknown layer kind "ternary"/],
     ['an XNOR layer among EIE layers', (b) => ((b.layers[1] as { kind: string }).kind = 'xnor'), /layer 1 'fc1': a "xnor" layer in an EIE bundle/],
     ['name not a string', (b) => ((b.layers[0] as { name: unknown }).name = 5), /name is 5; it must be a string/],
+    ['name with a path in it', (b) => (b.layers[0].name = '../../x'), /layer 0 is named "\.\.\/\.\.\/x"; a layer name is letters, digits and '_'/],
+    ['two layers with one name', (b) => (b.layers[1].name = b.layers[0].name), /layers 0 and 1 are both named 'fc0'; layer names must be unique/],
     ['relu not boolean', (b) => ((b.layers[0] as { relu: unknown }).relu = 1), /relu is 1; it must be true or false/],
     ['rows 0', (b) => (b.layers[0].rows = 0), /layer 0 'fc0': rows is 0/],
     ['cols 0', (b) => (b.layers[0].cols = 0), /layer 0 'fc0': cols is 0/],
@@ -626,7 +628,7 @@ describe('binary (XNOR) bundles', () => {
     ['flip not a bit', (b) => (b.layers[0].flip[0] = 2), /flip\[0\] is 2/],
     ['alpha too wide', (b) => (b.layers[1].alpha[0] = 2 ** 20), /alpha\[0\] \(signed weightBits = 16\) is 1048576; it must be an integer in -32768..32767/],
     ['padding bits set', (b) => (b.layers[0].weights[b.layers[0].weights.length - 1] |= 0x80), /padding bits set|weight bytes/],
-    ['scores before the last layer', (b) => (b.layers = [b.layers[1], b.layers[1]]), /only the last layer may output scores/],
+    ['scores before the last layer', (b) => (b.layers = [b.layers[1], { ...b.layers[1], name: 'again' }]), /only the last layer may output scores/],
     ['fixed input after the first', (b) => (b.layers[1].input = 'fixed'), /only the first layer may take fixed-point input/],
     ['chain broken', (b) => (b.layers[1].cols += 1), /consecutive layers must chain|weight bytes|padding/],
   ];

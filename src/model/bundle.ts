@@ -6,6 +6,7 @@ import { HwgenError } from '../errors.js';
 import { HWGEN_VERSION } from '../paths.js';
 import { bwnAccRange, convGeometry, layerInputs, layerOutputs, rowBytes, scoreShift } from './layout.js';
 import { checkNumeric, checkSparse } from './limits.js';
+import { checkLayerNames } from './names.js';
 import type { AnyBundle, BinaryBundle, Bundle, ConvShape, EieLayer, NumericFormat, PeSlice, SparseFormat, XnorLayer } from './types.js';
 
 /**
@@ -134,6 +135,7 @@ function validateBias(bias: ArrayLike<number>, rows: number, accBits: number, at
 }
 
 function validateChain(layers: EieLayer[], where: string): void {
+  checkLayerNames(layers.map((l) => l.name), where, CORRUPT);
   for (let l = 0; l + 1 < layers.length; l++) {
     if (layers[l].rows !== layers[l + 1].cols) {
       throw new HwgenError(
@@ -657,6 +659,7 @@ function validateXnorLayer(l: XnorLayer, numeric: NumericFormat, at: string): vo
 }
 
 function validateBinaryChain(layers: XnorLayer[], where: string): void {
+  checkLayerNames(layers.map((l) => l.name), where, CORRUPT);
   layers.forEach((l, i) => {
     const at = layerAt(where, i, l.name);
     if (i > 0 && l.input !== 'binary') throw new HwgenError(`${at}: only the first layer may take fixed-point input (BWN); later layers take the bits of the one before`);

@@ -6,6 +6,7 @@ import { parseNpy } from './npy.js';
 import { parseNpz } from './npz.js';
 import { fcLayersFromOnnx, parseOnnxGraph, type OnnxGraph } from './onnx.js';
 import type { BatchNorm, FloatLayer, FloatModel } from './types.js';
+import { checkLayerNames, layerName } from './names.js';
 
 /** Which layers get a ReLU when the file does not say (npy, npz): the usual MLP has one after every hidden layer. */
 export type ReluRule = 'hidden' | 'all' | 'none';
@@ -52,6 +53,11 @@ export function loadWeights(path: string, relu: ReluRule = 'hidden', opts: LoadO
     throw new HwgenError(`${path}: unknown weights format '${ext || '(no extension)'}'; hwgen reads ${WEIGHT_FORMATS}`);
   }
   if (raw.length === 0) throw new HwgenError(`${path}: no fully-connected layer found; hwgen reads ${WEIGHT_FORMATS}`);
+  checkLayerNames(
+    raw.map((r) => r.name),
+    path,
+    "hwgen keeps only [A-Za-z0-9_] of a name (the rest becomes '_'): rename the layers in the weights file so they differ",
+  );
   const layers = raw.map((r, i) =>
     toFloatLayer(r, path, reluFromFile ? Boolean(r.relu) : relu === 'all' || (relu === 'hidden' && i < raw.length - 1)),
   );
@@ -256,10 +262,4 @@ function checkChain(layers: FloatLayer[], path: string): void {
       );
     }
   }
-}
-
-/** Layer names become identifiers in generated files: keep [A-Za-z0-9_], map the rest to '_'. */
-export function layerName(raw: string): string {
-  const s = raw.replace(/[^A-Za-z0-9_]/g, '_').replace(/^_+|_+$/g, '');
-  return s === '' ? 'layer' : /^[0-9]/.test(s) ? `l${s}` : s;
 }

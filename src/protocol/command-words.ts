@@ -10,6 +10,8 @@ export interface Command {
   /** Data words the response carries after its status word. */
   respWords: number;
   op: number;
+  /** A WRITE or READ whose items walk `walk` lanes (item i: lane i mod walk, address i div walk). */
+  walk?: number;
 }
 
 /**
@@ -21,7 +23,7 @@ export function writeCommands(mem: number, pe: number, addr: number, items: numb
   for (let at = 0; at < items.length; at += MAX_BURST) {
     const chunk = items.slice(at, at + MAX_BURST);
     const where = walk ? addressWord(at % walk, Math.floor(at / walk)) : addressWord(pe, addr + at);
-    cmds.push({ op: OP.WRITE, respWords: 0, words: [header(OP.WRITE, mem, chunk.length), where, ...chunk.flat()] });
+    cmds.push({ op: OP.WRITE, respWords: 0, walk, words: [header(OP.WRITE, mem, chunk.length), where, ...chunk.flat()] });
   }
   return cmds;
 }
@@ -31,7 +33,7 @@ export function readWalking(mem: number, n: number, walk: number): Command[] {
   const cmds: Command[] = [];
   for (let at = 0; at < n; at += MAX_BURST) {
     const count = Math.min(MAX_BURST, n - at);
-    cmds.push({ op: OP.READ, respWords: count, words: [header(OP.READ, mem, count), addressWord(at % walk, Math.floor(at / walk))] });
+    cmds.push({ op: OP.READ, respWords: count, walk, words: [header(OP.READ, mem, count), addressWord(at % walk, Math.floor(at / walk))] });
   }
   return cmds;
 }
@@ -84,4 +86,62 @@ export function joinData(parts: Uint32Array[]): Uint32Array {
     off += p.length;
   }
   return out;
+}
+
+/**
+ * The same WRITE or READ as several, none longer than `maxWords` words nor answering with more than
+ * `maxWords` words (status included): what fits a link frame. Other commands are returned as they are.
+ */
+export function splitCommand(cmd: Command, maxWords: number): Command[] {
+  const count = cmd.words[0] & 0xffff;
+  const fits = cmd.words.length <= maxWords && 1 + cmd.respWords <= maxWords;
+  if (fits || (cmd.op !== OP.WRITE && cmd.op !== OP.READ) || count === 0) return [cmd];
+  const mem = (cmd.words[0] >>> 16) & 0xff;
+  const itemWords = cmd.op === OP.WRITE ? (cmd.words.length - 2) / count : cmd.respWords / count;
+  const per = Math.floor((maxWords - (cmd.op === OP.WRITE ? 2 : 1)) / itemWords);
+  if (per < 1) throw new HwgenError(`a ${itemWords}-word item does not fit a ${maxWords}-word frame`);
+  const pe = cmd.words[1] >>> 24;
+  const addr = cmd.words[1] & 0xffffff;
+  const out: Command[] = [];
+  for (let at = 0; at < count; at += per) {
+    const n = Math.min(per, count - at);
+    const e = cmd.walk ? addr * cmd.walk + pe + at : 0;
+    const where = cmd.walk ? addressWord(e % cmd.walk, Math.floor(e / cmd.walk)) : addressWord(pe, addr + at);
+    const data = cmd.op === OP.WRITE ? cmd.words.slice(2 + at * itemWords, 2 + (at + n) * itemWords) : [];
+    out.push({ op: cmd.op, walk: cmd.walk, respWords: cmd.op === OP.READ ? n * itemWords : 0, words: [header(cmd.op, mem, n), where, ...data] });
+  }
+  return out;
+}
+
+/** Commands grouped in order so that each group's words and answers fit `maxWords` (a link frame's payload). */
+export function packCommands(cmds: Command[], maxWords: number): Command[][] {
+  const queue = [...cmds];
+  const groups: Command[][] = [];
+  while (queue.length) groups.push(takeFrame(queue, maxWords));
+  return groups;
+}
+
+/**
+ * Takes the next frame's commands off the front of `queue`, their words and answers within `maxWords`; a
+ * first command too long for that is split and its rest left at the front. A driver that adapts its frames to
+ * the link calls it with a different size each time.
+ */
+export function takeFrame(queue: Command[], maxWords: number): Command[] {
+  const group: Command[] = [];
+  let words = 0;
+  let answers = 0;
+  while (queue.length) {
+    const head = queue[0];
+    if (head.words.length <= maxWords - words && 1 + head.respWords <= maxWords - answers) {
+      group.push(queue.shift()!);
+      words += head.words.length;
+      answers += 1 + head.respWords;
+      continue;
+    }
+    if (group.length) break;
+    const parts = splitCommand(head, maxWords);
+    if (parts.length === 1) throw new HwgenError(`a command of ${head.words.length} words answering ${1 + head.respWords} does not fit a ${maxWords}-word frame`);
+    queue.splice(0, 1, ...parts);
+  }
+  return group;
 }

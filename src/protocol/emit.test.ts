@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../paths.js';
-import { MEM, OP, STATUS, header } from './command-set.js';
+import { MEM, OP, STATUS, XNOR_LAYER_FIELDS, header } from './command-set.js';
 import { commandsCHeader, commandsMarkdown } from './emit.js';
 
 describe('generated command-set documents', () => {
@@ -18,11 +18,11 @@ describe('generated command-set documents', () => {
       writeFileSync(join(dir, 'hwgen_commands.h'), commandsCHeader());
       writeFileSync(
         join(dir, 'main.c'),
-        `#include <stdio.h>\n#include "hwgen_commands.h"\nint main(void) { printf("%u %u %u %u\\n", HWGEN_OP_WRITE, HWGEN_MEM_SPMAT, HWGEN_STATUS_BAD_MEM, HWGEN_HEADER(HWGEN_OP_READ, HWGEN_MEM_ACT, 300)); return 0; }\n`,
+        `#include <stdio.h>\n#include "hwgen_commands.h"\nint main(void) { printf("%u %u %u %u %u\\n", HWGEN_OP_WRITE, HWGEN_MEM_SPMAT, HWGEN_STATUS_BAD_MEM, HWGEN_HEADER(HWGEN_OP_READ, HWGEN_MEM_ACT, 300), HWGEN_XNOR_LAYER_POOL_ROW_STEP); return 0; }\n`,
       );
-      execFileSync('cc', ['-Wall', '-Werror', '-o', join(dir, 'main'), join(dir, 'main.c')], { cwd: dir });
+      execFileSync('gcc', ['-Wall', '-Werror', '-o', join(dir, 'main'), join(dir, 'main.c')], { cwd: dir });
       const out = execFileSync(join(dir, 'main'), { encoding: 'utf8' }).trim().split(' ').map(Number);
-      expect(out).toEqual([OP.WRITE, MEM.SPMAT, STATUS.BAD_MEM, header(OP.READ, MEM.ACT, 300)]);
+      expect(out).toEqual([OP.WRITE, MEM.SPMAT, STATUS.BAD_MEM, header(OP.READ, MEM.ACT, 300), XNOR_LAYER_FIELDS.indexOf('poolRowStep')]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

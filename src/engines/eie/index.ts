@@ -39,7 +39,7 @@ export const eieEngine: Engine<Bundle, EieConfig> = {
   layerSlots: (c) => 2 ** eieWidths(c).L_W,
   input: (bundle) => ({ length: bundle.layers[0].cols }),
   outputLength: (bundle) => bundle.layers[bundle.layers.length - 1].rows,
-  quantizeInput: (bundle, x) => quantizeInput(x, bundle.numeric),
+  quantizeInput: (bundle, x, sat) => quantizeInput(x, bundle.numeric, sat),
   forward: bundleForward,
   outputValue: (bundle) => (q) => q / 2 ** bundle.numeric.actFrac,
   exportArrays: eieExportArrays,

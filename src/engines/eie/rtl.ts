@@ -1,6 +1,8 @@
-import { ALL_PES, STATS_FIELDS, FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, MEM, OP, STATUS } from '../../protocol/command-set.js';
+import { STATS_FIELDS, LAYER_STRIDE } from '../../protocol/command-set.js';
+import { commandsVerilog } from '../../protocol/emit.js';
 import { configHash, type EieConfig } from './config.js';
 import { banner, clog2, hwFile, renderTemplate, resize, signExtend, signedLiteral } from '../../gen/render.js';
+import { decoderInstance, decoderPorts, renderDecoder, type DecoderSpec } from '../../gen/decoder.js';
 
 /** Widths of the engine's signals, derived once from the config (the templates only substitute them). */
 export function eieWidths(c: EieConfig) {
@@ -22,7 +24,8 @@ export function eieWidths(c: EieConfig) {
     SPM_DEPTH: 2 ** SPM_AW,
     // A pointer addresses entries, and may point one past the last.
     PTR_W: SPM_AW + LANE_W + 1,
-    PTR_AW: clog2(c.ptrDepth),
+    // At least two pointers per bank, so a bank index is never zero bits wide (ptrDepth 2: one column).
+    PTR_AW: Math.max(2, clog2(c.ptrDepth)),
     ACT_AW: clog2(c.actDepth),
     BIAS_AW: clog2(c.biasDepth),
     // Columns index pointers too, so a layer never has more than ptrDepth - 1 of them.
@@ -39,14 +42,41 @@ export function eieWidths(c: EieConfig) {
   };
 }
 
-const hex = (n: number) => n.toString(16).padStart(2, '0');
+/**
+ * The engine's memories as the shared decoder sees them (docs/eie.md, "Memory layout per PE"): the codebook and the
+ * layer table have one copy for all PEs; an ACT burst walks PEs first, both ways.
+ */
+export function eieMemories(c: EieConfig): DecoderSpec {
+  const w = eieWidths(c);
+  return {
+    pes: c.pes,
+    layerSlots: 2 ** w.L_W,
+    statsFields: STATS_FIELDS,
+    memories: [
+      { mem: 'CODEBOOK', write: { itemWords: 1, depth: 2 ** w.CB_AW, oneCopy: true } },
+      { mem: 'LAYER', write: { itemWords: 1, depth: 2 ** (w.L_W + w.STRIDE_BITS), oneCopy: true } },
+      { mem: 'PTR', write: { itemWords: 1, depth: 2 ** w.PTR_AW } },
+      { mem: 'SPMAT', write: { itemWords: w.SPM_WORDS, depth: w.SPM_DEPTH } },
+      { mem: 'BIAS', write: { itemWords: w.BIAS_WORDS, depth: 2 ** w.BIAS_AW } },
+      {
+        mem: 'ACT',
+        write: { itemWords: 1, depth: 2 ** w.ACT_AW, walk: c.pes },
+        read: { depth: 2 ** w.ACT_AW, walk: c.pes, bits: c.actBits, signed: true },
+      },
+    ],
+  };
+}
+
+/** What the STATS answer carries, word by word (STATS_FIELDS), as the top's signals. */
+const STAT_SIGNALS: Record<(typeof STATS_FIELDS)[number], string> = {
+  cyclesSinceReset: 'cyc_now', runCycles: 'cyc_total', broadcasts: 'cyc_bcast', broadcastStalls: 'cyc_stall',
+};
 
 function context(c: EieConfig) {
   const w = eieWidths(c);
   const hash = configHash(c);
   const DESC_AW = w.L_W + w.STRIDE_BITS;
-  const LD_AW = Math.max(w.CB_AW, w.PTR_AW, w.SPM_AW, w.BIAS_AW, w.ACT_AW, DESC_AW);
-  const field = (f: (typeof LAYER_FIELDS)[number]) => LAYER_FIELDS.indexOf(f);
+  const dec = decoderPorts(eieMemories(c), STAT_SIGNALS);
   return {
     ...w,
     banner: banner(hash),
@@ -54,22 +84,10 @@ function context(c: EieConfig) {
     FIFO_DEPTH: c.fifoDepth,
     EPW: c.entriesPerWord,
     MAX_LAYERS: 2 ** w.L_W,
-    ...Object.fromEntries(Object.entries(OP).map(([k, v]) => [`OP_${k}`, hex(v)])),
-    ...Object.fromEntries(Object.entries(MEM).map(([k, v]) => [`MEM_${k}`, hex(v)])),
-    ...Object.fromEntries(Object.entries(STATUS).map(([k, v]) => [`ST_${k}`, hex(v)])),
-    ALL_PES: hex(ALL_PES),
-    NSTATS: STATS_FIELDS.length + 2 ** w.L_W,
-    F_COLS: field('cols'),
-    F_IN_GROUPS: field('inGroups'),
-    F_OUT_GROUPS: field('outGroups'),
-    F_PTR_BASE: field('ptrBase'),
-    F_BIAS_BASE: field('biasBase'),
-    F_FLAGS: field('flags'),
-    FLAG_RELU: FLAG_RELU_SHIFT,
     DESC_AW,
     DESC_DEPTH: 2 ** DESC_AW,
-    LD_AW,
-    LD_DW: 32 * Math.max(w.SPM_WORDS, w.BIAS_WORDS),
+    ...dec,
+    decoderInstance: decoderInstance(eieMemories(c), { ACT: 'act_qs' }, 'cyc_total'),
     CB_DEPTH: 2 ** w.CB_AW,
     PTR_BANK: 2 ** (w.PTR_AW - 1),
     BIAS_DEPTH: 2 ** w.BIAS_AW,
@@ -91,11 +109,8 @@ function context(c: EieConfig) {
     accOldWide: signExtend('acc_old', c.accBits, c.accBits + 1),
     accQWide: signExtend('acc_q', c.accBits, c.accBits + 1),
     prodWide: signExtend('s4_prod', w.PROD_W, c.accBits + 1),
-    statOffset: `${w.L_W}'d${(STATS_FIELDS.length - 1) % 2 ** w.L_W}`,
-    inDataWide: resize('in_data', 32, 32 * Math.max(w.SPM_WORDS, w.BIAS_WORDS)),
-    PTR_DEPTH_ALL: 2 ** w.PTR_AW,
-    ACT_ELEMS: 2 ** w.ACT_AW * c.pes,
-    readSignExtend: signExtend('host_act', c.actBits, 32),
+    statOffset: `${w.L_W}'d${STATS_FIELDS.length % 2 ** w.L_W}`,
+    hostRaddr: resize('rd_addr', dec.RD_AW, w.ACT_AW),
     bcColExpr: `g_base + ${resize('lnzd_idx', w.PE_W, w.COL_W)}`,
     ...lnzdTree(c.pes, w.PE_W),
   };
@@ -129,6 +144,8 @@ export function renderEie(c: EieConfig): Map<string, string> {
   const ctx = context(c);
   return new Map([
     ['eie_top.v', renderTemplate('eie/eie_top.v.hbs', ctx)],
+    ['hwgen_decoder.v', renderDecoder(eieMemories(c), ctx.banner)],
+    ['hwgen_commands.vh', `${ctx.banner}\n${commandsVerilog()}`],
     ['eie_pe.v', renderTemplate('eie/eie_pe.v.hbs', ctx)],
     ['eie_lnzd.v', renderTemplate('eie/eie_lnzd.v.hbs', ctx)],
     ['hwgen_fifo.v', `${ctx.banner}\n${hwFile('hwgen_fifo.v')}`],

@@ -35,8 +35,8 @@ export const xnorEngine: Engine<BinaryBundle, XnorConfig> = {
   layerSlots: (c) => 2 ** xnorWidths(c).L_W,
   input: (bundle) => ({ length: layerInputs(bundle.layers[0]), image: bundle.layers[0].conv }),
   outputLength: (bundle) => layerOutputs(bundle.layers[bundle.layers.length - 1]),
-  quantizeInput: (bundle, x) =>
-    bundle.layers[0].input === 'fixed' ? quantizeInput(x, bundle.numeric) : Int32Array.from(x, (v) => (v >= 0 ? 1 : 0)),
+  quantizeInput: (bundle, x, sat) =>
+    bundle.layers[0].input === 'fixed' ? quantizeInput(x, bundle.numeric, sat) : Int32Array.from(x, (v) => (v >= 0 ? 1 : 0)),
   forward: binaryForward,
   outputValue(bundle) {
     const scores = bundle.layers[bundle.layers.length - 1].output === 'scores';

@@ -1,5 +1,7 @@
-import { MEM, OP, STATUS, ALL_PES, XNOR_FLAG_FIXED, XNOR_FLAG_SCORES, XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_STATS_FIELDS, XNOR_LAYER_STRIDE } from '../../protocol/command-set.js';
+import { XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_STATS_FIELDS, XNOR_LAYER_STRIDE } from '../../protocol/command-set.js';
+import { commandsVerilog } from '../../protocol/emit.js';
 import { banner, clog2, renderTemplate, resize, signExtend } from '../../gen/render.js';
+import { decoderInstance, decoderPorts, renderDecoder, type DecoderSpec } from '../../gen/decoder.js';
 import { xnorConfigHash, xnorDimBits, type XnorConfig } from './config.js';
 
 /** Bits of a signed integer that holds every value in [−m, m]. */
@@ -73,7 +75,40 @@ export function xnorWidths(c: XnorConfig) {
   };
 }
 
-const hex = (n: number) => n.toString(16).padStart(2, '0');
+/**
+ * The units' memories as the shared decoder sees them (docs/xnor.md, "Memory layout and commands"): ACT writes the
+ * BWN input banks (walking lanes) and reads the scores (walking PEs); XBITS is the binary buffer the host fills
+ * and reads back, one copy.
+ */
+export function xnorMemories(c: XnorConfig): DecoderSpec {
+  const w = xnorWidths(c);
+  return {
+    pes: c.pe,
+    layerSlots: 2 ** w.L_W,
+    statsFields: XNOR_STATS_FIELDS,
+    memories: [
+      { mem: 'LAYER', write: { itemWords: 1, depth: 2 ** (w.L_W + Math.log2(XNOR_LAYER_STRIDE)), oneCopy: true } },
+      {
+        mem: 'ACT',
+        write: { itemWords: 1, depth: 2 ** w.IN_AW, walk: w.B },
+        read: { depth: 2 ** w.SC_AW, walk: c.pe, bits: c.actBits, signed: true },
+      },
+      { mem: 'XWEIGHT', write: { itemWords: w.ITEM_WORDS, depth: 2 ** w.W_AW } },
+      { mem: 'XPARAM', write: { itemWords: w.PARAM_WORDS, depth: 2 ** w.P_AW } },
+      { mem: 'XALPHA', write: { itemWords: 1, depth: 2 ** w.P_AW } },
+      {
+        mem: 'XBITS',
+        write: { itemWords: w.ITEM_WORDS, depth: 2 ** w.BUF_AW, oneCopy: true },
+        read: { depth: 2 ** w.BUF_AW, bits: c.simd, signed: false },
+      },
+    ],
+  };
+}
+
+/** What the STATS answer carries, word by word (XNOR_STATS_FIELDS), as the top's signals. */
+const STAT_SIGNALS: Record<(typeof XNOR_STATS_FIELDS)[number], string> = {
+  cyclesSinceReset: 'cyc_now', runCycles: 'cyc_total', folds: 'fold_count',
+};
 
 /**
  * An adder tree over `n` inputs named `in_k`, each `w` bits, as levels of nodes for the template; `stages`
@@ -136,19 +171,15 @@ function context(c: XnorConfig) {
   };
   const snake = (f: string) => f.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
   const descFields = Object.entries(fieldWidth).map(([f, width]) => ({
-    name: snake(f), width, match: `${STRIDE_BITS}'d${field(f as (typeof XNOR_LAYER_FIELDS)[number])}`,
+    name: snake(f), width, match: `XNOR_LAYER_${snake(f).toUpperCase()}`,
   }));
-  const LD_DW = 32 * Math.max(w.ITEM_WORDS, w.PARAM_WORDS);
+  const dec = decoderPorts(xnorMemories(c), STAT_SIGNALS);
+  const LD_DW = dec.LD_DW;
   const pop = adderTree(c.simd, 1, false, w.LAT);
   const bwn = adderTree(w.B, c.actBits + 1, true, w.LAT);
   return {
     ...w,
     banner: banner(xnorConfigHash(c)),
-    ...Object.fromEntries(Object.entries(OP).map(([k, v]) => [`OP_${k}`, hex(v)])),
-    ...Object.fromEntries(Object.entries(MEM).map(([k, v]) => [`MEM_${k}`, hex(v)])),
-    ...Object.fromEntries(Object.entries(STATUS).map(([k, v]) => [`ST_${k}`, hex(v)])),
-    ALL_PES: hex(ALL_PES),
-    NSTATS: XNOR_STATS_FIELDS.length + 2 ** w.L_W,
     MAX_LAYERS: 2 ** w.L_W,
     DESC_AW,
     DESC_DEPTH: 2 ** DESC_AW,
@@ -156,20 +187,13 @@ function context(c: XnorConfig) {
     descFields,
     STRIDE: XNOR_LAYER_STRIDE,
     FLAGS_W: XNOR_FLAG_SHIFT + 6,
-    FLAG_FIXED_BIT: Math.log2(XNOR_FLAG_FIXED),
-    FLAG_SCORES_BIT: Math.log2(XNOR_FLAG_SCORES),
-    FLAG_SHIFT: XNOR_FLAG_SHIFT,
-    LD_DW,
-    LD_AW: Math.max(w.W_AW, w.P_AW, w.BUF_AW, w.IN_AW, DESC_AW),
+    ...dec,
+    decoderInstance: decoderInstance(xnorMemories(c), { ACT: 's_qs', XBITS: 'buf_q' }, 'cyc_total'),
     W_DEPTH: 2 ** w.W_AW,
     P_DEPTH: 2 ** w.P_AW,
     BUF_DEPTH: 2 ** (w.BUF_AW + 1),
     IN_DEPTH: 2 ** w.IN_AW,
     SC_DEPTH: 2 ** w.SC_AW,
-    // what a burst may cover: the host's half of the binary buffers, BWN elements over B lanes, scores over P PEs
-    BUF_HALF: 2 ** w.BUF_AW,
-    IN_ELEMS: 2 ** w.IN_AW * w.B,
-    SC_ELEMS: 2 ** w.SC_AW * c.pe,
     // expressions
     allOnesS: `{${c.simd}{1'b1}}`,
     allOnesB: `{${w.B}{1'b1}}`,
@@ -189,8 +213,8 @@ function context(c: XnorConfig) {
     sumOne: `${w.SUM_W}'sd1`,
     actMaxQ: `${c.actBits}'d${2 ** (c.actBits - 1) - 1}`,
     actMinQ: `${c.actBits}'d${2 ** (c.actBits - 1)}`,
-    bufToItem: resize('buf_q', c.simd, LD_DW),
-    firstWord: c.simd >= 32 ? 'buf_q[31:0]' : resize('buf_q', c.simd, 32),
+    hostBufRaddr: `{src_sel, ${resize('rd_addr', dec.RD_AW, w.BUF_AW)}}`,
+    hostScoreAddr: resize('rd_addr', dec.RD_AW, w.SC_AW),
     fullLanes: w.BWN ? `(fixed_in ? ${w.LANE_W}'d${w.B} : ${w.LANE_W}'d${c.simd})` : `${w.LANE_W}'d${c.simd}`,
     subLast: `${w.SUB_W}'d${w.SUBS - 1}`,
     latZero: `${w.LAT}'d0`,
@@ -215,8 +239,7 @@ function context(c: XnorConfig) {
         : w.G_W - w.SLOT_W >= w.BUF_AW
           ? `c_g[${w.SLOT_W + w.BUF_AW - 1}:${w.SLOT_W}]`
           : resize(`c_g[${w.G_W - 1}:${w.SLOT_W}]`, w.G_W - w.SLOT_W, w.BUF_AW),
-    statOffset: `${w.L_W}'d${(XNOR_STATS_FIELDS.length - 1) % 2 ** w.L_W}`,
-    readSignExtend: signExtend('host_score', c.actBits, 32),
+    statOffset: `${w.L_W}'d${XNOR_STATS_FIELDS.length % 2 ** w.L_W}`,
     popNodes: pop.nodes,
     popRoot: pop.root,
     popRootW: pop.rootWidth,
@@ -235,6 +258,8 @@ export function renderXnor(c: XnorConfig): Map<string, string> {
   const ctx = context(c);
   const files = new Map<string, string>([
     ['xnor_top.v', renderTemplate('xnor/xnor_top.v.hbs', ctx)],
+    ['hwgen_decoder.v', renderDecoder(xnorMemories(c), ctx.banner)],
+    ['hwgen_commands.vh', `${ctx.banner}\n${commandsVerilog()}`],
     ['xnor_pe.v', renderTemplate('xnor/xnor_pe.v.hbs', ctx)],
     ['xnor_popcount.v', renderTemplate('xnor/xnor_popcount.v.hbs', ctx)],
     ['xnor_swg.v', renderTemplate('xnor/xnor_swg.v.hbs', ctx)],

@@ -1,0 +1,31 @@
+import { LinkError } from './link.js';
+import type { Transport } from './transport.js';
+import { openSerial } from './transports/serial.js';
+import { openXdma } from './transports/xdma.js';
+
+/**
+ * Device URLs to transports: `serial:/dev/ttyUSB1?baud=3000000`, `xdma:/dev/xdma0`. A new transport is a
+ * module in host/transports/ plus one line here.
+ */
+const TRANSPORTS: Record<string, (path: string, params: URLSearchParams) => Promise<Transport>> = {
+  serial: (path, params) => openSerial(path, baudOf(params.get('baud'))),
+  xdma: (path) => openXdma(path),
+};
+
+export const DEFAULT_BAUD = 3_000_000;
+
+export async function openTransport(url: string): Promise<Transport> {
+  const m = /^([a-z]+):(.+?)(?:\?(.*))?$/.exec(url);
+  const open = m && Object.hasOwn(TRANSPORTS, m[1]) ? TRANSPORTS[m[1]] : undefined;
+  if (!m || !open) {
+    throw new LinkError(`device '${url}': expected ${Object.keys(TRANSPORTS).map((s) => `${s}:PATH`).join(' or ')} (e.g. serial:/dev/ttyUSB1?baud=${DEFAULT_BAUD})`, 2);
+  }
+  return open(m[2], new URLSearchParams(m[3] ?? ''));
+}
+
+function baudOf(text: string | null): number {
+  if (text === null) return DEFAULT_BAUD;
+  const baud = Number(text);
+  if (!Number.isInteger(baud) || baud < 300 || baud > 20_000_000) throw new LinkError(`baud=${text}: give a whole number of bits per second from 300 to 20000000`, 2);
+  return baud;
+}

@@ -1,0 +1,68 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Transport } from '../transport.js';
+import { FRAME } from '../../src/protocol/link.js';
+import { ShellDouble } from '../../test/helpers/link-doubles.js';
+import { Link } from '../link.js';
+import { openTransport } from '../open.js';
+
+const echo = (p: Uint32Array) => Uint32Array.from(p, (w) => (w ^ 0xffffffff) >>> 0);
+const children: ChildProcess[] = [];
+afterAll(() => children.forEach((c) => c.kill()));
+
+async function exchange(t: Transport, n: number): Promise<void> {
+  const link = new Link(t, { timeoutMs: 2000 });
+  for (let k = 0; k < n; k++) {
+    const p = Uint32Array.from({ length: 1 + k * 20 }, (_, i) => (i * 2654435761 + k) >>> 0);
+    expect(await link.request(FRAME.COMMAND, p)).toEqual(echo(p));
+  }
+  await link.close();
+}
+
+describe('transports (a protocol double at the far end; the shell RTL comes with the sim transport)', () => {
+  it('serial: the serialport package over a socat pty pair, and a second open of a locked port is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hwgen-pty-'));
+    const [a, b] = [join(dir, 'host'), join(dir, 'board')];
+    expect(spawnSync('socat', ['-V']).status, "socat is missing: install Debian's 'socat' package").toBe(0);
+    const socat = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
+    children.push(socat);
+    for (let i = 0; i < 100 && !(existsSync(a) && existsSync(b)); i++) await new Promise((r) => setTimeout(r, 20));
+    const board = await openTransport(`serial:${b}?baud=3000000`);
+    new ShellDouble(board, echo);
+    const host = await openTransport(`serial:${a}`);
+    await expect(openTransport(`serial:${a}`)).rejects.toThrow(/cannot open the port .*no other program holds it/);
+    await exchange(host, 12);
+    await board.close();
+  });
+
+  it('xdma: frames through files shaped like the XDMA devices (named pipes), reads on their own thread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hwgen-xdma-'));
+    const prefix = join(dir, 'xdma0');
+    for (const f of ['_h2c_0', '_c2h_0']) expect(spawnSync('mkfifo', [prefix + f]).status).toBe(0);
+    // The far end: reads what the host writes to h2c, answers into c2h.
+    const far: Transport = {
+      name: 'far',
+      write: (bytes) => new Promise((resolve, reject) => toHost.write(bytes, (e) => (e ? reject(e) : resolve()))),
+      onData: (fn) => fromHost.on('data', (b) => fn(new Uint8Array(b as Buffer))),
+      onClose: () => {},
+      close: async () => {},
+    };
+    const toHost = createWriteStream(prefix + '_c2h_0');
+    const fromHost = createReadStream(prefix + '_h2c_0');
+    new ShellDouble(far, echo);
+    const host = await openTransport(`xdma:${prefix}`);
+    await exchange(host, 12);
+    toHost.end();
+    fromHost.destroy();
+  });
+
+  it('refuses an unknown scheme, a missing device and a bad baud rate with what to do', async () => {
+    await expect(openTransport('tcp:1.2.3.4')).rejects.toThrow(/device 'tcp:1.2.3.4': expected serial:PATH or xdma:PATH/);
+    await expect(openTransport('serial:/dev/no-such-tty')).rejects.toThrow(/cannot open the port/);
+    await expect(openTransport('xdma:/dev/no-such-xdma')).rejects.toThrow(/no such device: is the XDMA driver loaded/);
+    await expect(openTransport('serial:/dev/null?baud=fast')).rejects.toThrow(/baud=fast: give a whole number/);
+  });
+});
