@@ -72,8 +72,9 @@ ${Object.entries(NAK).map(([k, v]) => `| \`${k}\` | ${hex(v)} | ${NAK_MEANING[k 
   a bounded number of times with growing waits. Frames that only write (WRITE commands of a bundle's image)
   may be in flight several at a time: repeating a write is harmless. A frame with a RUN waits for the replies
   before it, so the shell's one stored reply is enough to make its retransmission safe. The shell executes one
-  COMMAND at a time: a COMMAND whose header arrives before the previous COMMAND's reply has been sent is
-  refused with \`BUSY\` (and resent by the host).
+  COMMAND at a time and queues one more: a COMMAND's header that arrives while the one before is still being
+  fed to the engine is held (the link's flow control, at most the shell's idle timeout, then \`BUSY\`), and a
+  resend of the COMMAND still executing is refused with \`BUSY\`, never queued, so it cannot run twice.
 - **Replies fit the reply buffer.** The host keeps each COMMAND's answers within \`maxPayloadWords\` (it splits
   long reads over several frames). A COMMAND whose answers overflow the reply buffer anyway is answered with
   NAK \`REPLY_TOO_LONG\`. It, \`INCOMPLETE\` and \`ABORTED\` are the NAKs after which some of the frame's
