@@ -17,6 +17,8 @@ export interface ModelSpec {
   top: string;
   /** Build with FST tracing. */
   trace?: boolean;
+  /** The top's interface: a word stream (an engine, the default) or a byte stream (the shell). */
+  stream?: 'words' | 'bytes';
 }
 
 export interface BuiltModel {
@@ -26,10 +28,15 @@ export interface BuiltModel {
   buildSeconds: number;
 }
 
-const HARNESS = join(PACKAGE_ROOT, 'sim', 'stream_harness.cpp');
+/** The harness for each kind of top. */
+const HARNESS = {
+  words: join(PACKAGE_ROOT, 'sim', 'stream_harness.cpp'),
+  bytes: join(PACKAGE_ROOT, 'sim', 'byte_harness.cpp'),
+};
 
 /**
- * Builds a Verilator model of a word-stream top with sim/stream_harness.cpp, or reuses the cached one built
+ * Builds a Verilator model of a word-stream top with sim/stream_harness.cpp (a byte-stream top with
+ * sim/byte_harness.cpp), or reuses the cached one built
  * from the same sources, flags and Verilator version. -Wall with warnings fatal: every simulated config is
  * also lint-clean. Builds go to a fresh directory that is renamed into
  * place, so concurrent builds of one model cannot corrupt each other.
@@ -39,7 +46,8 @@ export function buildModel(spec: ModelSpec): BuiltModel {
   const flags = ['--cc', '--exe', '--build', '-j', '2', '-O3', '--x-assign', 'unique', '--x-initial', 'unique', '-Wall',
     '--top-module', spec.top, ...(spec.trace ? ['--trace-fst'] : [])];
   const h = createHash('sha256');
-  h.update(version).update(JSON.stringify(flags)).update(readFileSync(HARNESS));
+  const harness = HARNESS[spec.stream ?? 'words'];
+  h.update(version).update(JSON.stringify(flags)).update(readFileSync(harness));
   for (const [name, text] of [...spec.files].sort(([a], [b]) => a.localeCompare(b))) h.update(name).update('\0').update(text);
   const key = `${spec.top}-${h.digest('hex').slice(0, 16)}`;
   const root = cacheDir();
@@ -54,7 +62,7 @@ export function buildModel(spec: ModelSpec): BuiltModel {
     for (const [name, text] of spec.files) writeFileSync(join(tmp, name), text);
     writeFileSync(
       join(tmp, 'sim_main.cpp'),
-      `#define HWGEN_TOP V${spec.top}\n#define HWGEN_TOP_HEADER "V${spec.top}.h"\n#include "${HARNESS}"\n`,
+      `#define HWGEN_TOP V${spec.top}\n#define HWGEN_TOP_HEADER "V${spec.top}.h"\n#include "${harness}"\n`,
     );
     const r = spawnSync('verilator', [...flags, '-Mdir', 'obj', '-o', '../model', ...spec.files.keys(), 'sim_main.cpp'], {
       cwd: tmp,
@@ -94,6 +102,29 @@ export function runStream(binary: string, words: Uint32Array, extraArgs: string[
   if (out.byteLength % 4) throw new HwgenError(`the simulator answered ${out.byteLength} bytes, not whole words`);
   const resp = new Uint32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
   return { words: resp, cycles: Number(/cycles (\d+)/.exec(r.stderr.toString())?.[1] ?? 0), seconds };
+}
+
+/**
+ * Feeds bytes to a built byte-stream model (sim/byte_harness.cpp, all read before the first clock, so a run
+ * reproduces); returns the bytes it sent and the cycles it ran. `gaps`: after `at` bytes went in, the link
+ * stays quiet for `cycles` clocks; `waits`: after that many bytes went in, the link waits until the top is idle
+ * (every reply sent), as a host does that waits for its replies.
+ */
+export function runBytes(
+  binary: string,
+  bytes: Uint8Array,
+  opts: { gaps?: { at: number; cycles: number }[]; waits?: number[]; extraArgs?: string[] } = {},
+): { bytes: Uint8Array; cycles: number; seconds: number } {
+  const t0 = performance.now();
+  let seed = 1;
+  for (let i = 0; i < bytes.length; i += 97) seed = (Math.imul(seed, 31) + bytes[i]) >>> 0;
+  const args = ['+verilator+rand+reset+2', `+verilator+seed+${(seed % 2147483646) + 1}`, '--read-all',
+    ...(opts.gaps ?? []).flatMap((g) => ['--gap', `${g.at}:${g.cycles}`]), ...(opts.waits ?? []).flatMap((w) => ['--wait', `${w}`]),
+    ...(opts.extraArgs ?? [])];
+  const r = spawnSync(binary, args, { input: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), maxBuffer: 1 << 30 });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new HwgenError(`the simulator failed (exit ${r.status}): ${r.stderr.toString().trim()}`);
+  return { bytes: new Uint8Array(r.stdout), cycles: Number(/cycles (\d+)/.exec(r.stderr.toString())?.[1] ?? 0), seconds };
 }
 
 /** `verilator --lint-only -Wall` on generated files; returns what it printed (nothing when clean). */

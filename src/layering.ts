@@ -14,10 +14,11 @@ export const LAYERS: { name: string; holds: string[]; imports: string[] }[] = [
   { name: 'protocol', holds: ['src/protocol/'], imports: ['base'] },
   { name: 'gen', holds: ['src/gen/'], imports: ['base', 'model', 'protocol'] },
   { name: 'engines', holds: ['src/engines/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen'] },
-  { name: 'targets', holds: ['src/targets/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines'] },
+  { name: 'shell', holds: ['src/shell/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines'] },
+  { name: 'targets', holds: ['src/targets/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines', 'shell'] },
   { name: 'report', holds: ['src/report/'], imports: ['base', 'model', 'golden', 'compress', 'gen', 'engines'] },
   { name: 'sim', holds: ['sim/'], imports: ['base'] },
-  { name: 'host', holds: ['host/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines', 'targets', 'sim'] },
+  { name: 'host', holds: ['host/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines', 'shell', 'targets', 'sim'] },
   { name: 'cli', holds: ['src/cli.ts', 'src/commands/'], imports: ['*'] },
 ];
 

@@ -47,7 +47,17 @@ export const NAK = {
   BUSY: 0x04,
   /** A COMMAND whose answers overflowed the reply buffer (maxPayloadWords); the commands before the overflow ran. */
   REPLY_TOO_LONG: 0x05,
+  /** The payload ended inside an engine command (a WRITE short of its items); the shell reset the engine's decoder. */
+  INCOMPLETE: 0x06,
+  /** A RESET aborted this COMMAND while it executed; the commands before the abort ran. */
+  ABORTED: 0x07,
 } as const;
+
+/** The CRC-32 polynomial (zlib's, reflected); init and final XOR 0xFFFFFFFF. */
+export const CRC32_POLY = 0xedb88320;
+
+/** STATUS's `lastSeq` before any COMMAND was executed (or after one that was refused or aborted). */
+export const NO_LAST_SEQ = 0xffffffff;
 
 /** The first words of IDENTIFY's answer; the engine's config fields follow, in the engine's order. */
 export const IDENTITY_FIELDS = ['linkVersion', 'hwgenVersion', 'configHash', 'engine', 'clockHz', 'maxPayloadWords', 'configWords'] as const;
