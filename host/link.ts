@@ -43,6 +43,8 @@ interface Pending {
   payloadWords: number;
   /** The board's last refusal, for the message if the tries run out. */
   lastNak?: number;
+  /** Where the caller wants the number of sends (retransmissions show as more than 1). */
+  counter?: { count: number };
   frame: Uint8Array;
   tries: number;
   timer?: NodeJS.Timeout;
@@ -78,14 +80,17 @@ export class Link {
    * share the link with others in flight; any other request waits until the link is empty and goes alone,
    * so the shell's one stored reply makes its retransmission safe.
    */
-  request(type: number, payload: Uint32Array = new Uint32Array(0), opts: { idempotent?: boolean } = {}): Promise<Uint32Array> {
+  request(type: number, payload: Uint32Array = new Uint32Array(0), opts: { idempotent?: boolean; tries?: { count: number } } = {}): Promise<Uint32Array> {
     if (this.closed) return Promise.reject(this.closed);
     const alone = !opts.idempotent;
     return new Promise((resolve, reject) => {
       const run = () => {
         const seq = this.nextSeq;
         this.nextSeq = (this.nextSeq + 1) & 0xff;
-        const p: Pending = { type, seq, payloadWords: payload.length, frame: encodeFrame({ type, seq, payload }), tries: 0, waitMs: this.opts.timeoutMs, resolve, reject };
+        const p: Pending = {
+          type, seq, payloadWords: payload.length, frame: encodeFrame({ type, seq, payload }), tries: 0, waitMs: this.opts.timeoutMs, resolve, reject,
+          counter: opts.tries,
+        };
         this.aloneInFlight = alone;
         this.inFlight.set(seq, p);
         this.stats.requests++;
@@ -133,6 +138,7 @@ export class Link {
     }
     if (p.tries > 0) this.stats.retries++;
     p.tries++;
+    if (p.counter) p.counter.count = p.tries;
     this.stats.bytesSent += p.frame.length;
     this.transport.write(p.frame).catch((e: Error) => this.fail(new LinkError(`${this.transport.name}: cannot write (${e.message})`)));
     clearTimeout(p.timer);

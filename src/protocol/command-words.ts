@@ -115,23 +115,33 @@ export function splitCommand(cmd: Command, maxWords: number): Command[] {
 
 /** Commands grouped in order so that each group's words and answers fit `maxWords` (a link frame's payload). */
 export function packCommands(cmds: Command[], maxWords: number): Command[][] {
+  const queue = [...cmds];
   const groups: Command[][] = [];
-  let group: Command[] = [];
+  while (queue.length) groups.push(takeFrame(queue, maxWords));
+  return groups;
+}
+
+/**
+ * Takes the next frame's commands off the front of `queue`, their words and answers within `maxWords`; a
+ * first command too long for that is split and its rest left at the front. A driver that adapts its frames to
+ * the link calls it with a different size each time.
+ */
+export function takeFrame(queue: Command[], maxWords: number): Command[] {
+  const group: Command[] = [];
   let words = 0;
   let answers = 0;
-  for (const cmd of cmds.flatMap((c) => splitCommand(c, maxWords))) {
-    if (cmd.words.length > maxWords || 1 + cmd.respWords > maxWords) {
-      throw new HwgenError(`a command of ${cmd.words.length} words answering ${1 + cmd.respWords} does not fit a ${maxWords}-word frame`);
+  while (queue.length) {
+    const head = queue[0];
+    if (head.words.length <= maxWords - words && 1 + head.respWords <= maxWords - answers) {
+      group.push(queue.shift()!);
+      words += head.words.length;
+      answers += 1 + head.respWords;
+      continue;
     }
-    if (group.length && (words + cmd.words.length > maxWords || answers + 1 + cmd.respWords > maxWords)) {
-      groups.push(group);
-      group = [];
-      words = answers = 0;
-    }
-    group.push(cmd);
-    words += cmd.words.length;
-    answers += 1 + cmd.respWords;
+    if (group.length) break;
+    const parts = splitCommand(head, maxWords);
+    if (parts.length === 1) throw new HwgenError(`a command of ${head.words.length} words answering ${1 + head.respWords} does not fit a ${maxWords}-word frame`);
+    queue.splice(0, 1, ...parts);
   }
-  if (group.length) groups.push(group);
-  return groups;
+  return group;
 }
