@@ -22,7 +22,10 @@ export interface LinkOptions {
 
 export const DEFAULT_LINK: LinkOptions = { timeoutMs: 500, tries: 6, backoff: 1.5, window: 8 };
 
-export class LinkError extends HwgenError {}
+export class LinkError extends HwgenError {
+  /** The request got no good answer within its tries (the link is noisy or dead), as opposed to a refusal or a closed link. */
+  noAnswer = false;
+}
 
 /** What crossed the link so far: for the summary a command prints and for bench/host. */
 export interface LinkStats {
@@ -45,6 +48,8 @@ interface Pending {
   lastNak?: number;
   /** Where the caller wants the number of sends (retransmissions show as more than 1). */
   counter?: { count: number };
+  /** Tries for this request, when not the link's. */
+  maxTries?: number;
   frame: Uint8Array;
   tries: number;
   timer?: NodeJS.Timeout;
@@ -80,7 +85,7 @@ export class Link {
    * share the link with others in flight; any other request waits until the link is empty and goes alone,
    * so the shell's one stored reply makes its retransmission safe.
    */
-  request(type: number, payload: Uint32Array = new Uint32Array(0), opts: { idempotent?: boolean; tries?: { count: number } } = {}): Promise<Uint32Array> {
+  request(type: number, payload: Uint32Array = new Uint32Array(0), opts: { idempotent?: boolean; tries?: { count: number }; maxTries?: number } = {}): Promise<Uint32Array> {
     if (this.closed) return Promise.reject(this.closed);
     const alone = !opts.idempotent;
     return new Promise((resolve, reject) => {
@@ -89,7 +94,7 @@ export class Link {
         this.nextSeq = (this.nextSeq + 1) & 0xff;
         const p: Pending = {
           type, seq, payloadWords: payload.length, frame: encodeFrame({ type, seq, payload }), tries: 0, waitMs: this.opts.timeoutMs, resolve, reject,
-          counter: opts.tries,
+          counter: opts.tries, maxTries: opts.maxTries,
         };
         this.aloneInFlight = alone;
         this.inFlight.set(seq, p);
@@ -129,11 +134,13 @@ export class Link {
   }
 
   private send(p: Pending): void {
-    if (p.tries >= this.opts.tries) {
+    if (p.tries >= (p.maxTries ?? this.opts.tries)) {
       const nak = p.lastNak === undefined ? '' : ` (the last answer: ${nakText(p.lastNak)})`;
-      this.settle(p, new LinkError(
+      const err = new LinkError(
         `${this.transport.name}: no good answer to request ${p.seq} after ${p.tries} tries${nak}; check the cable, the port, the baud rate and that the board carries an hwgen build`,
-      ));
+      );
+      err.noAnswer = true;
+      this.settle(p, err);
       return;
     }
     if (p.tries > 0) this.stats.retries++;
