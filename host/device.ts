@@ -3,9 +3,10 @@ import type { AnyEngine } from '../src/engines/engine.js';
 import { ENGINES } from '../src/engines/registry.js';
 import type { AnyBundle, EngineName } from '../src/model/types.js';
 import { OP } from '../src/protocol/command-set.js';
-import { joinData, packCommands, runCommand, splitResponses, statsCommand, type Command } from '../src/protocol/command-words.js';
+import { joinData, runCommand, splitResponses, statsCommand, takeFrame, type Command } from '../src/protocol/command-words.js';
 import { FRAME, parseIdentity, type Identity } from '../src/protocol/link.js';
 import { Link, LinkError, type LinkOptions, type LinkStats } from './link.js';
+import type { Transport } from './transport.js';
 import { openTransport } from './open.js';
 
 /** What a board carries, from its IDENTIFY answer. */
@@ -36,12 +37,19 @@ export interface RunResult {
  */
 export class Device {
   private identity?: DeviceInfo;
+  /** The frame size in words the link currently gets through well (0: the board's whole buffer). */
+  private frameWords = 0;
   private loaded?: { bundle: AnyBundle; engine: AnyEngine; config: object };
 
   private constructor(private readonly link: Link) {}
 
   static async open(url: string, opts: Partial<LinkOptions> = {}): Promise<Device> {
-    return new Device(new Link(await openTransport(url), opts));
+    return Device.over(await openTransport(url), opts);
+  }
+
+  /** A device on a transport already open (a test puts a fault injector in between). */
+  static over(transport: Transport, opts: Partial<LinkOptions> = {}): Device {
+    return new Device(new Link(transport, opts));
   }
 
   /** The board's identity (asked once). */
@@ -73,28 +81,22 @@ export class Device {
     const engine = info.engineModule;
     const { bundle, config } = engine.plan(given, { config: info.engineConfig });
     const t0 = performance.now();
-    const frames = packCommands(engine.loadCommands(bundle, config), info.maxPayloadWords);
-    const bytesTotal = frames.reduce((n, f) => n + 4 * f.reduce((m, c) => m + c.words.length, 0), 0);
+    const cmds = engine.loadCommands(bundle, config);
+    const bytesTotal = 4 * cmds.reduce((n, c) => n + c.words.length, 0);
     let bytesDone = 0;
+    let frames = 0;
     this.loaded = undefined;
-    // Every load frame only writes: several share the link at once (the link's window bounds them).
-    const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
-    for (const cmds of frames) {
-      if (opts.signal?.aborted || failure) break;
-      const sent = this.exchange(cmds, true).then(() => {
-        bytesDone += 4 * cmds.reduce((m, c) => m + c.words.length, 0);
+    await this.exchange(cmds, {
+      idempotent: true,
+      signal: opts.signal,
+      onFrame: (words) => {
+        frames++;
+        bytesDone += 4 * words;
         opts.onProgress?.({ bytesDone, bytesTotal });
-      });
-      const tracked: Promise<void> = sent.catch((e: unknown) => void (failure ??= e)).finally(() => inFlight.delete(tracked));
-      inFlight.add(tracked);
-      if (inFlight.size >= 2 * this.link.window) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
-    if (failure) throw failure;
-    if (opts.signal?.aborted) throw new HwgenError('the load was stopped; the board holds part of the bundle: load it again before running');
+      },
+    });
     this.loaded = { bundle, engine, config };
-    return { frames: frames.length, payloadBytes: bytesTotal, seconds: (performance.now() - t0) / 1000 };
+    return { frames, payloadBytes: bytesTotal, seconds: (performance.now() - t0) / 1000 };
   }
 
   /** One inference on the loaded bundle: `input` in the engine's integers (Engine.quantizeInput). */
@@ -103,10 +105,9 @@ export class Device {
     const { bundle, engine, config } = this.loaded;
     const length = engine.input(bundle).length;
     if (input.length !== length) throw new HwgenError(`the input has ${input.length} values; the first layer takes ${length}`);
-    await this.exchange(engine.inputCommands(bundle, input, config), true);
-    const [run] = await this.exchange([runCommand(bundle.layers.length)], false);
-    const reads = engine.readCommands(bundle, config);
-    const answers = await this.exchange(reads, true);
+    await this.exchange(engine.inputCommands(bundle, input, config), { idempotent: true });
+    const [run] = await this.exchange([runCommand(bundle.layers.length)], { idempotent: false });
+    const answers = await this.exchange(engine.readCommands(bundle, config), { idempotent: true });
     return { output: engine.decodeOutput(bundle, config, joinData(answers)), cycles: run[0] };
   }
 
@@ -122,7 +123,7 @@ export class Device {
     const info = await this.info();
     const engine = info.engineModule;
     const fields = engine.statsFields;
-    const [words] = await this.exchange([statsCommand(fields.length + engine.layerSlots(info.engineConfig))], true);
+    const [words] = await this.exchange([statsCommand(fields.length + engine.layerSlots(info.engineConfig))], { idempotent: true });
     return { counters: Object.fromEntries(fields.map((f, i) => [f, words[i]])), layerCycles: Array.from(words.subarray(fields.length)) };
   }
 
@@ -139,17 +140,56 @@ export class Device {
     await this.link.close();
   }
 
-  /** Sends commands in frames that fit the board; returns each command's answer data, checked. */
-  private async exchange(cmds: Command[], idempotent: boolean): Promise<Uint32Array[]> {
-    const info = await this.info();
-    const frames = packCommands(cmds, info.maxPayloadWords);
-    const answers = await Promise.all(
-      frames.map(async (f) => {
-        const payload = Uint32Array.from(f.flatMap((c) => c.words));
-        const reply = await this.link.request(FRAME.COMMAND, payload, { idempotent: idempotent && f.every((c) => c.op === OP.WRITE || c.op === OP.READ) });
-        return splitResponses(f, reply, this.link.name);
-      }),
-    );
-    return answers.flat();
+  /**
+   * Sends commands in frames that fit the board and the link. A write-only frame that gets no good answer in a
+   * few tries is sent again as two halves (the same writes, so repeating them is harmless), and the frames after
+   * it stay short: a noisy link gets short frames through. Clean frames grow the size back, up to the board's
+   * buffer. Write-only frames share the link several at a time; a frame with answers or a RUN waits for its
+   * reply before the next goes. Returns each command's answer data, checked.
+   */
+  private async exchange(cmds: Command[], opts: { idempotent: boolean; signal?: AbortSignal; onFrame?: (words: number) => void }): Promise<Uint32Array[]> {
+    const max = (await this.info()).maxPayloadWords;
+    const queue = [...cmds];
+    const answers: Uint32Array[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    while ((queue.length || inFlight.size) && !failure && !opts.signal?.aborted) {
+      if (!queue.length) {
+        await Promise.race(inFlight);
+        continue;
+      }
+      const size = Math.min(max, this.frameWords || max);
+      const frame = takeFrame(queue, size);
+      const words = frame.reduce((n, c) => n + c.words.length, 0);
+      const writeOnly = opts.idempotent && frame.every((c) => c.op === OP.WRITE && c.respWords === 0);
+      const shrinkable = writeOnly && words > MIN_FRAME_WORDS;
+      const tries = { count: 0 };
+      const payload = Uint32Array.from(frame.flatMap((c) => c.words));
+      const sent = this.link
+        .request(FRAME.COMMAND, payload, { idempotent: writeOnly, tries, maxTries: shrinkable ? SHRINK_AFTER_TRIES : undefined })
+        .then((reply) => {
+          answers.push(...splitResponses(frame, reply, this.link.name));
+          this.frameWords = tries.count > 1 ? Math.max(MIN_FRAME_WORDS, size >> 1) : Math.min(max, size + (max >> 3));
+          opts.onFrame?.(words);
+        })
+        .catch((e: unknown) => {
+          if (shrinkable && e instanceof LinkError && e.noAnswer) {
+            queue.unshift(...frame);
+            this.frameWords = Math.max(MIN_FRAME_WORDS, words >> 1);
+          } else failure ??= e;
+        });
+      const tracked: Promise<void> = sent.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      if (!writeOnly || inFlight.size >= 2 * this.link.window) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    if (opts.signal?.aborted) throw new HwgenError('stopped: the board may hold part of what was being sent (load the bundle again before running)');
+    return answers;
   }
 }
+
+/** The shortest frame the driver shrinks to on a noisy link (a RUN and a short read fit). */
+const MIN_FRAME_WORDS = 16;
+/** Tries a long write-only frame gets before it is sent as halves. */
+const SHRINK_AFTER_TRIES = 3;

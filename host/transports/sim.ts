@@ -18,8 +18,10 @@ export async function openSim(dir: string): Promise<Transport> {
   let closing = false;
   const closers: ((e: Error) => void)[] = [];
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  let exited: string | undefined;
   child.on('exit', (code, signal) => {
-    if (!closing) closers.forEach((fn) => fn(new Error(`the simulator exited (${signal ?? `code ${code}`}) ${stderr.trim()}`)));
+    exited = `the simulator exited (${signal ?? `code ${code}`}) ${stderr.trim()}`.trim();
+    if (!closing) closers.forEach((fn) => fn(new Error(exited)));
   });
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
@@ -30,7 +32,7 @@ export async function openSim(dir: string): Promise<Transport> {
     name: `sim:${dir}`,
     write: (bytes) =>
       new Promise((resolve, reject) => {
-        if (!child.stdin.writable) return reject(new Error('the simulator is not running'));
+        if (exited || !child.stdin.writable) return reject(new Error(exited ?? 'the simulator stopped (its input is closed)'));
         child.stdin.write(bytes, (e) => (e ? reject(e) : resolve()));
       }),
     onData: (fn) => child.stdout.on('data', (b: Buffer) => fn(new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
