@@ -107,6 +107,15 @@ export class Link {
     });
   }
 
+  get name(): string {
+    return this.transport.name;
+  }
+
+  /** Write-only requests in flight at once. */
+  get window(): number {
+    return this.opts.window;
+  }
+
   /** Rejects every request in flight and releases the transport. */
   async close(): Promise<void> {
     if (!this.closed) this.fail(new LinkError(`${this.transport.name}: the link was closed`));

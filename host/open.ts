@@ -1,15 +1,18 @@
 import { LinkError } from './link.js';
 import type { Transport } from './transport.js';
 import { openSerial } from './transports/serial.js';
+import { openSim } from './transports/sim.js';
 import { openXdma } from './transports/xdma.js';
 
 /**
- * Device URLs to transports: `serial:/dev/ttyUSB1?baud=3000000`, `xdma:/dev/xdma0`. A new transport is a
+ * Device URLs to transports: `serial:/dev/ttyUSB1?baud=3000000`, `xdma:/dev/xdma0`, `sim:DIR` (a simulator
+ * model built by `hwgen build --target sim`). A new transport is a
  * module in host/transports/ plus one line here.
  */
 const TRANSPORTS: Record<string, (path: string, params: URLSearchParams) => Promise<Transport>> = {
   serial: (path, params) => openSerial(path, baudOf(params.get('baud'))),
   xdma: (path) => openXdma(path),
+  sim: (path) => openSim(path),
 };
 
 export const DEFAULT_BAUD = 3_000_000;

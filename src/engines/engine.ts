@@ -18,6 +18,8 @@ export interface Engine<B extends AnyBundle = AnyBundle, C extends object = obje
   top: string;
 
   // ── the build config ──
+  /** The config's fields in their one order: the hash, and the identity a board reports, list them so. */
+  configKeys: readonly string[];
   /** Checks a config object read from a file (every key, range and relation). */
   validateConfig(raw: unknown, where: string): C;
   /**

@@ -110,3 +110,18 @@ export class ShellDouble {
     return this.t.write(encodeFrame({ type, seq, payload: Uint32Array.from(payload) }));
   }
 }
+
+/** A transport with faults injected both ways (each direction from its own seed): between the driver and a real far end. */
+export function faulty(inner: Transport, seed: number, rate: number): Transport {
+  const out = faultInjector(seed, rate);
+  const back = faultInjector(seed + 7919, rate);
+  return {
+    name: inner.name,
+    write: async (bytes) => {
+      for (const chunk of out(bytes)) await inner.write(chunk);
+    },
+    onData: (fn) => inner.onData((bytes) => back(bytes).forEach(fn)),
+    onClose: (fn) => inner.onClose(fn),
+    close: () => inner.close(),
+  };
+}

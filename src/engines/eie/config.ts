@@ -36,14 +36,15 @@ export const CONFIG_LIMITS = {
   maxLayers: [1, 16],
 } as const;
 
-const KEYS: (keyof EieConfig)[] = [
+/** The config's fields in their one order (the hash, the board's identity). */
+export const CONFIG_KEYS: readonly (keyof EieConfig)[] = [
   'pes', 'vBits', 'zBits', 'actBits', 'actFrac', 'weightBits', 'accBits',
   'fifoDepth', 'entriesPerWord', 'spmatWords', 'ptrDepth', 'actDepth', 'biasDepth', 'maxLayers',
 ];
 
 /** Checks every field (unknown keys too); `where` names the source for messages. */
 export function validateConfig(raw: unknown, where: string): EieConfig {
-  const c = configFields(raw, KEYS, where) as unknown as EieConfig;
+  const c = configFields(raw, CONFIG_KEYS, where) as unknown as EieConfig;
   checkSparse(c, where);
   checkNumeric(c, where);
   checkLimits(c, CONFIG_LIMITS, where);
@@ -105,6 +106,6 @@ export function checkBundleFits(bundle: Bundle, c: EieConfig, where: string): vo
 
 /** Short hash of the canonical config: names the build in file headers, the model cache and the board ID. */
 export function configHash(c: EieConfig): string {
-  const canon = JSON.stringify(KEYS.map((k) => [k, c[k]]));
+  const canon = JSON.stringify(CONFIG_KEYS.map((k) => [k, c[k]]));
   return createHash('sha256').update(canon).digest('hex').slice(0, 8);
 }

@@ -6,7 +6,7 @@ import type { Bundle } from '../../model/types.js';
 import { STATS_FIELDS } from '../../protocol/command-set.js';
 import { joinData } from '../../protocol/command-words.js';
 import { engineReport, type Engine } from '../engine.js';
-import { checkBundleFits, configForBundle, configHash, validateConfig, type EieConfig } from './config.js';
+import { CONFIG_KEYS, checkBundleFits, configForBundle, configHash, validateConfig, type EieConfig } from './config.js';
 import { eieExportArrays } from './export.js';
 import { inputCommands, loadCommands, readCommands } from './image.js';
 import { eieMemories, renderEie } from './rtl.js';
@@ -16,6 +16,7 @@ export const eieEngine: Engine<Bundle, EieConfig> = {
   name: 'eie',
   title: 'EIE',
   top: 'eie_top',
+  configKeys: CONFIG_KEYS,
   validateConfig,
   plan(bundle, opts) {
     if (opts.pes !== undefined) {

@@ -48,7 +48,8 @@ export const XNOR_CONFIG_LIMITS = {
   inWords: [1, 1 << 22],
 } as const;
 
-const KEYS: (keyof XnorConfig)[] = [
+/** The config's fields in their one order (the hash, the board's identity). */
+export const XNOR_CONFIG_KEYS: readonly (keyof XnorConfig)[] = [
   'pe', 'simd', 'bwnLanes', 'actBits', 'actFrac', 'weightBits', 'accBits',
   'maxCols', 'maxRows', 'weightDepth', 'paramDepth', 'maxLayers', 'bufWords', 'inWords',
 ];
@@ -59,7 +60,7 @@ const OPTIONAL: Partial<Record<keyof XnorConfig, (c: XnorConfig) => number>> = {
 };
 
 export function validateXnorConfig(raw: unknown, where: string): XnorConfig {
-  const c = configFields(raw, KEYS, where, Object.keys(OPTIONAL)) as unknown as XnorConfig;
+  const c = configFields(raw, XNOR_CONFIG_KEYS, where, Object.keys(OPTIONAL)) as unknown as XnorConfig;
   for (const [k, f] of Object.entries(OPTIONAL)) if (c[k as keyof XnorConfig] === undefined) (c as unknown as Record<string, number>)[k] = f!(c);
   checkNumeric(c, where);
   checkLimits(c, XNOR_CONFIG_LIMITS, where);
@@ -257,5 +258,5 @@ export function checkXnorFits(b: BinaryBundle, c: XnorConfig, where: string): vo
 }
 
 export function xnorConfigHash(c: XnorConfig): string {
-  return createHash('sha256').update(JSON.stringify(['xnor', ...KEYS.map((k) => [k, c[k]])])).digest('hex').slice(0, 8);
+  return createHash('sha256').update(JSON.stringify(['xnor', ...XNOR_CONFIG_KEYS.map((k) => [k, c[k]])])).digest('hex').slice(0, 8);
 }

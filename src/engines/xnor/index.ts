@@ -6,7 +6,7 @@ import { layerInputs, layerOutputs } from '../../model/layout.js';
 import type { BinaryBundle } from '../../model/types.js';
 import { XNOR_STATS_FIELDS } from '../../protocol/command-set.js';
 import { engineReport, type Engine } from '../engine.js';
-import { checkXnorFits, validateXnorConfig, xnorConfigForBundle, xnorConfigHash, type XnorConfig } from './config.js';
+import { XNOR_CONFIG_KEYS, checkXnorFits, validateXnorConfig, xnorConfigForBundle, xnorConfigHash, type XnorConfig } from './config.js';
 import { xnorExportArrays } from './export.js';
 import { xnorDecodeOutput, xnorInputCommands, xnorLoadCommands, xnorReadCommands } from './image.js';
 import { renderXnor, xnorMemories } from './rtl.js';
@@ -16,6 +16,7 @@ export const xnorEngine: Engine<BinaryBundle, XnorConfig> = {
   name: 'xnor',
   title: 'XNOR',
   top: 'xnor_top',
+  configKeys: XNOR_CONFIG_KEYS,
   validateConfig: validateXnorConfig,
   plan(bundle, opts) {
     if (opts.pes !== undefined) throw new HwgenError('--pes applies to EIE bundles; this bundle is binary: give the XNOR build with --config (docs/xnor.md)', 2);

@@ -1,0 +1,119 @@
+import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gaussianMatrix, rng } from '../test/helpers/random.js';
+import { compressModel } from '../src/compress/compress.js';
+import { engineFor } from '../src/engines/registry.js';
+import { renderShell, SHELL_TOP } from '../src/shell/rtl.js';
+import { DEFAULT_NUMERIC } from '../src/model/types.js';
+import { buildModel } from '../sim/verilator.js';
+import { Device } from './device.js';
+import { openTransport } from './open.js';
+import { faulty } from '../test/helpers/link-doubles.js';
+
+describe('the driver on the real shell and engine, over the sim transport', () => {
+  it('identifies the build, loads a bundle in frames, and every output equals the golden model', async () => {
+    const r = rng(11);
+    const layers = [
+      { name: 'a', rows: 20, cols: 30, weight: gaussianMatrix(r, 600, 0.3), bias: gaussianMatrix(r, 20, 0.1), relu: true },
+      { name: 'b', rows: 7, cols: 20, weight: gaussianMatrix(r, 140, 0.3), relu: false },
+    ];
+    const { bundle } = compressModel({ source: 't', layers }, { density: 0.4, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC });
+    const engine = engineFor(bundle);
+    const { config } = engine.plan(bundle, {});
+    const model = buildModel({ files: renderShell(engine, config, { maxPayloadWords: 64 }), top: SHELL_TOP, stream: 'bytes' });
+    const dev = await Device.open(`sim:${dirname(model.binary)}`);
+    try {
+      const info = await dev.info();
+      expect([info.engine, info.configHash, info.maxPayloadWords]).toEqual(['eie', engine.configHash(config), 64]);
+      const load = await dev.load(bundle);
+      expect(load.frames).toBeGreaterThan(3);
+      for (let n = 0; n < 5; n++) {
+        const x = engine.quantizeInput(bundle, Array.from(gaussianMatrix(r, 30, 1)));
+        const { output, cycles } = await dev.run(x);
+        expect(output).toEqual(engine.forward(bundle, x)[1]);
+        expect(cycles).toBeGreaterThan(0);
+      }
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('with 1% of the bytes dropped, flipped or doubled both ways, loads and runs bit-exact over several seeds', async () => {
+    const r = rng(12);
+    const layers = [
+      { name: 'a', rows: 24, cols: 40, weight: gaussianMatrix(r, 960, 0.3), bias: gaussianMatrix(r, 24, 0.1), relu: true },
+      { name: 'b', rows: 6, cols: 24, weight: gaussianMatrix(r, 144, 0.3), relu: false },
+    ];
+    const { bundle } = compressModel({ source: 't', layers }, { density: 0.4, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC });
+    const engine = engineFor(bundle);
+    const { config } = engine.plan(bundle, {});
+    const model = buildModel({ files: renderShell(engine, config, { maxPayloadWords: 128, idleTimeoutCycles: 4000 }), top: SHELL_TOP, stream: 'bytes' });
+    for (const seed of [1, 2, 3]) {
+      const dev = Device.over(faulty(await openTransport(`sim:${dirname(model.binary)}`), seed, 0.01), { timeoutMs: 300, tries: 40 });
+      try {
+        await dev.load(bundle);
+        for (let n = 0; n < 3; n++) {
+          const x = engine.quantizeInput(bundle, Array.from(gaussianMatrix(r, 40, 1)));
+          expect((await dev.run(x)).output).toEqual(engine.forward(bundle, x)[1]);
+        }
+        expect(dev.linkStats.retries).toBeGreaterThan(0);
+      } finally {
+        await dev.close();
+      }
+    }
+  }, 300_000);
+
+  it('the far end killed in the middle of a load: a clear error, no hang; a fresh open and load recover', async () => {
+    const r = rng(13);
+    const layers = [{ name: 'a', rows: 40, cols: 60, weight: gaussianMatrix(r, 2400, 0.3), relu: false }];
+    const { bundle } = compressModel({ source: 't', layers }, { density: 0.5, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC });
+    const engine = engineFor(bundle);
+    const { config } = engine.plan(bundle, {});
+    const model = buildModel({ files: renderShell(engine, config, { maxPayloadWords: 32 }), top: SHELL_TOP, stream: 'bytes' });
+    const url = `sim:${dirname(model.binary)}`;
+    const dev = await Device.open(url, { timeoutMs: 300 });
+    let killed = false;
+    const t0 = performance.now();
+    await expect(
+      dev.load(bundle, {
+        onProgress: ({ bytesDone, bytesTotal }) => {
+          if (!killed && bytesDone > bytesTotal / 3) {
+            killed = true;
+            spawnSync('pkill', ['-KILL', '-f', model.binary]);
+          }
+        },
+      }),
+    ).rejects.toThrow(/the simulator (exited \(SIGKILL\)|stopped)/);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    await dev.close();
+    const again = await Device.open(url);
+    try {
+      await again.load(bundle);
+      const x = engine.quantizeInput(bundle, Array.from(gaussianMatrix(r, 60, 1)));
+      expect((await again.run(x)).output).toEqual(engine.forward(bundle, x)[0]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('refuses, before sending anything, a bundle for another engine or one that does not fit the board', async () => {
+    const r = rng(14);
+    const small = compressModel({ source: 't', layers: [{ name: 'a', rows: 8, cols: 8, weight: gaussianMatrix(r, 64), relu: false }] },
+      { density: 0.5, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC }).bundle;
+    const big = compressModel({ source: 't', layers: [{ name: 'a', rows: 64, cols: 64, weight: gaussianMatrix(r, 4096), relu: false }] },
+      { density: 0.5, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC }).bundle;
+    const engine = engineFor(small);
+    const model = buildModel({ files: renderShell(engine, engine.plan(small, {}).config, { maxPayloadWords: 32 }), top: SHELL_TOP, stream: 'bytes' });
+    const dev = await Device.open(`sim:${dirname(model.binary)}`);
+    try {
+      await dev.info();
+      const sent = dev.linkStats.bytesSent;
+      await expect(dev.load(big)).rejects.toThrow(/does not fit the hardware/);
+      expect(dev.linkStats.bytesSent).toBe(sent);
+      await expect(dev.run(new Int32Array(8))).rejects.toThrow(/no bundle is loaded/);
+    } finally {
+      await dev.close();
+    }
+  });
+});

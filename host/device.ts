@@ -1,0 +1,195 @@
+import { HwgenError } from '../src/errors.js';
+import type { AnyEngine } from '../src/engines/engine.js';
+import { ENGINES } from '../src/engines/registry.js';
+import type { AnyBundle, EngineName } from '../src/model/types.js';
+import { OP } from '../src/protocol/command-set.js';
+import { joinData, runCommand, splitResponses, statsCommand, takeFrame, type Command } from '../src/protocol/command-words.js';
+import { FRAME, parseIdentity, type Identity } from '../src/protocol/link.js';
+import { Link, LinkError, type LinkOptions, type LinkStats } from './link.js';
+import type { Transport } from './transport.js';
+import { openTransport } from './open.js';
+
+/** What a board carries, from its IDENTIFY answer. */
+export interface DeviceInfo extends Identity {
+  /** The engine the board's build has, and its config as the board reports it. */
+  engineModule: AnyEngine;
+  engineConfig: object;
+}
+
+export interface LoadOptions {
+  /** Called after every frame the board acknowledged. */
+  onProgress?: (p: { bytesDone: number; bytesTotal: number }) => void;
+  /** Stops sending; the load rejects. */
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  output: Int32Array;
+  /** Compute cycles on the board (RUN to done). */
+  cycles: number;
+}
+
+/**
+ * A board (or its simulator) running an hwgen build, driven over any transport: `Device.open(url)`, `info()`,
+ * `load(bundle)`, `run(input)`, `reset()`, `close()`. Everything goes through the link protocol, so a lost or
+ * damaged byte costs a retransmission, never a wrong weight; a bundle the board cannot run is refused before
+ * anything is sent.
+ */
+export class Device {
+  private identity?: DeviceInfo;
+  /** The frame size in words the link currently gets through well (0: the board's whole buffer). */
+  private frameWords = 0;
+  private loaded?: { bundle: AnyBundle; engine: AnyEngine; config: object };
+
+  private constructor(private readonly link: Link) {}
+
+  static async open(url: string, opts: Partial<LinkOptions> = {}): Promise<Device> {
+    return Device.over(await openTransport(url), opts);
+  }
+
+  /** A device on a transport already open (a test puts a fault injector in between). */
+  static over(transport: Transport, opts: Partial<LinkOptions> = {}): Device {
+    return new Device(new Link(transport, opts));
+  }
+
+  /** The board's identity (asked once). */
+  async info(): Promise<DeviceInfo> {
+    if (this.identity) return this.identity;
+    const words = await this.link.request(FRAME.IDENTIFY);
+    let id: Identity;
+    try {
+      id = parseIdentity(words);
+    } catch (e) {
+      throw new LinkError(`the board's identity is malformed (${(e as Error).message}); is it an hwgen build of this version?`);
+    }
+    const engine = Object.hasOwn(ENGINES, id.engine) ? ENGINES[id.engine as EngineName] : undefined;
+    if (!engine) throw new LinkError(`the board carries an engine this hwgen does not know ('${id.engine}'); use the hwgen that built it`);
+    if (id.config.length !== engine.configKeys.length) throw new LinkError(`the board reports ${id.config.length} config fields; the ${engine.title} engine has ${engine.configKeys.length}: another hwgen version built it`);
+    const config = engine.validateConfig(Object.fromEntries(engine.configKeys.map((k, i) => [k, id.config[i]])), "the board's identity");
+    if (engine.configHash(config) !== id.configHash) throw new LinkError(`the board's config hash ${id.configHash} does not match its config (${engine.configHash(config)}): another hwgen version built it`);
+    this.link.maxPayloadWords = id.maxPayloadWords;
+    this.identity = { ...id, engineModule: engine, engineConfig: config };
+    return this.identity;
+  }
+
+  /** Streams a bundle's weights to the board; refuses one for another engine, format or size before sending. */
+  async load(given: AnyBundle, opts: LoadOptions = {}): Promise<{ frames: number; payloadBytes: number; seconds: number }> {
+    const info = await this.info();
+    if (given.engine !== info.engine) {
+      throw new HwgenError(`the board carries the ${info.engineModule.title} engine; this bundle is for the ${ENGINES[given.engine].title} engine: build for it with hwgen build`);
+    }
+    const engine = info.engineModule;
+    const { bundle, config } = engine.plan(given, { config: info.engineConfig });
+    const t0 = performance.now();
+    const cmds = engine.loadCommands(bundle, config);
+    const bytesTotal = 4 * cmds.reduce((n, c) => n + c.words.length, 0);
+    let bytesDone = 0;
+    let frames = 0;
+    this.loaded = undefined;
+    await this.exchange(cmds, {
+      idempotent: true,
+      signal: opts.signal,
+      onFrame: (words) => {
+        frames++;
+        bytesDone += 4 * words;
+        opts.onProgress?.({ bytesDone, bytesTotal });
+      },
+    });
+    this.loaded = { bundle, engine, config };
+    return { frames, payloadBytes: bytesTotal, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  /** One inference on the loaded bundle: `input` in the engine's integers (Engine.quantizeInput). */
+  async run(input: Int32Array): Promise<RunResult> {
+    if (!this.loaded) throw new HwgenError('no bundle is loaded on the board by this driver: load one first');
+    const { bundle, engine, config } = this.loaded;
+    const length = engine.input(bundle).length;
+    if (input.length !== length) throw new HwgenError(`the input has ${input.length} values; the first layer takes ${length}`);
+    await this.exchange(engine.inputCommands(bundle, input, config), { idempotent: true });
+    const [run] = await this.exchange([runCommand(bundle.layers.length)], { idempotent: false });
+    const answers = await this.exchange(engine.readCommands(bundle, config), { idempotent: true });
+    return { output: engine.decodeOutput(bundle, config, joinData(answers)), cycles: run[0] };
+  }
+
+  /** Runs inputs one after another (each needs the last one's output read before its input is written). */
+  async runBatch(inputs: Int32Array[]): Promise<RunResult[]> {
+    const out: RunResult[] = [];
+    for (const x of inputs) out.push(await this.run(x));
+    return out;
+  }
+
+  /** The engine's STATS counters, by name, and its per-layer cycles. */
+  async stats(): Promise<{ counters: Record<string, number>; layerCycles: number[] }> {
+    const info = await this.info();
+    const engine = info.engineModule;
+    const fields = engine.statsFields;
+    const [words] = await this.exchange([statsCommand(fields.length + engine.layerSlots(info.engineConfig))], { idempotent: true });
+    return { counters: Object.fromEntries(fields.map((f, i) => [f, words[i]])), layerCycles: Array.from(words.subarray(fields.length)) };
+  }
+
+  /** Aborts whatever the board is running; the weights stay. */
+  async reset(): Promise<void> {
+    await this.link.request(FRAME.RESET);
+  }
+
+  get linkStats(): LinkStats {
+    return this.link.stats;
+  }
+
+  async close(): Promise<void> {
+    await this.link.close();
+  }
+
+  /**
+   * Sends commands in frames that fit the board and the link. A write-only frame that gets no good answer in a
+   * few tries is sent again as two halves (the same writes, so repeating them is harmless), and the frames after
+   * it stay short: a noisy link gets short frames through. Clean frames grow the size back, up to the board's
+   * buffer. Write-only frames share the link several at a time; a frame with answers or a RUN waits for its
+   * reply before the next goes. Returns each command's answer data, checked.
+   */
+  private async exchange(cmds: Command[], opts: { idempotent: boolean; signal?: AbortSignal; onFrame?: (words: number) => void }): Promise<Uint32Array[]> {
+    const max = (await this.info()).maxPayloadWords;
+    const queue = [...cmds];
+    const answers: Uint32Array[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    while ((queue.length || inFlight.size) && !failure && !opts.signal?.aborted) {
+      if (!queue.length) {
+        await Promise.race(inFlight);
+        continue;
+      }
+      const size = Math.min(max, this.frameWords || max);
+      const frame = takeFrame(queue, size);
+      const words = frame.reduce((n, c) => n + c.words.length, 0);
+      const writeOnly = opts.idempotent && frame.every((c) => c.op === OP.WRITE && c.respWords === 0);
+      const shrinkable = writeOnly && words > MIN_FRAME_WORDS;
+      const tries = { count: 0 };
+      const payload = Uint32Array.from(frame.flatMap((c) => c.words));
+      const sent = this.link
+        .request(FRAME.COMMAND, payload, { idempotent: writeOnly, tries, maxTries: shrinkable ? SHRINK_AFTER_TRIES : undefined })
+        .then((reply) => {
+          answers.push(...splitResponses(frame, reply, this.link.name));
+          this.frameWords = tries.count > 1 ? Math.max(MIN_FRAME_WORDS, size >> 1) : Math.min(max, size + (max >> 3));
+          opts.onFrame?.(words);
+        })
+        .catch((e: unknown) => {
+          if (shrinkable && e instanceof LinkError && e.noAnswer) {
+            queue.unshift(...frame);
+            this.frameWords = Math.max(MIN_FRAME_WORDS, words >> 1);
+          } else failure ??= e;
+        });
+      const tracked: Promise<void> = sent.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      if (!writeOnly || inFlight.size >= 2 * this.link.window) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    if (opts.signal?.aborted) throw new HwgenError('stopped: the board may hold part of what was being sent (load the bundle again before running)');
+    return answers;
+  }
+}
+
+/** The shortest frame the driver shrinks to on a noisy link (a RUN and a short read fit). */
+const MIN_FRAME_WORDS = 16;
+/** Tries a long write-only frame gets before it is sent as halves. */
+const SHRINK_AFTER_TRIES = 3;

@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LinkError } from '../link.js';
+import type { Transport } from '../transport.js';
+
+/**
+ * The Verilator model of a board's shell and engine (sim/byte_harness.cpp), run as a child process: the bytes a
+ * board's link carries go to its stdin and come back on its stdout, so the driver speaks to the simulator
+ * exactly as to a board. `dir` holds the `model` executable.
+ */
+export async function openSim(dir: string): Promise<Transport> {
+  const binary = join(dir, 'model');
+  if (!existsSync(binary)) throw new LinkError(`sim:${dir}: no simulator model there (expected ${binary}); build one with hwgen build --target sim`);
+  // Registers start random, as on a board after configuration: nothing may depend on an unreset one.
+  const child = spawn(binary, ['+verilator+rand+reset+2', '+verilator+seed+1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  let closing = false;
+  const closers: ((e: Error) => void)[] = [];
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  let exited: string | undefined;
+  child.on('exit', (code, signal) => {
+    exited = `the simulator exited (${signal ?? `code ${code}`}) ${stderr.trim()}`.trim();
+    if (!closing) closers.forEach((fn) => fn(new Error(exited)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (e) => reject(new LinkError(`sim:${dir}: cannot start ${binary} (${e.message})`)));
+  });
+  child.stdin.on('error', () => {}); // a write after the model died: its exit says why
+  return {
+    name: `sim:${dir}`,
+    write: (bytes) =>
+      new Promise((resolve, reject) => {
+        if (exited || !child.stdin.writable) return reject(new Error(exited ?? 'the simulator stopped (its input is closed)'));
+        child.stdin.write(bytes, (e) => (e ? reject(e) : resolve()));
+      }),
+    onData: (fn) => child.stdout.on('data', (b: Buffer) => fn(new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
+    onClose: (fn) => closers.push(fn),
+    close: async () => {
+      closing = true;
+      child.stdin.end();
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
