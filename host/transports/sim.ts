@@ -33,7 +33,8 @@ export async function openSim(dir: string): Promise<Transport> {
     write: (bytes) =>
       new Promise((resolve, reject) => {
         if (exited || !child.stdin.writable) return reject(new Error(exited ?? 'the simulator stopped (its input is closed)'));
-        child.stdin.write(bytes, (e) => (e ? reject(e) : resolve()));
+        // A write into a model that just died fails with EPIPE before its exit is reported: say what happened.
+        child.stdin.write(bytes, (e) => (e ? reject(new Error(exited ?? 'the simulator stopped (its input is closed)')) : resolve()));
       }),
     onData: (fn) => child.stdout.on('data', (b: Buffer) => fn(new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
     onClose: (fn) => closers.push(fn),
