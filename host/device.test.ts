@@ -1,15 +1,23 @@
 import { spawnSync } from 'node:child_process';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gaussianMatrix, rng } from '../test/helpers/random.js';
 import { compressModel } from '../src/compress/compress.js';
 import { engineFor } from '../src/engines/registry.js';
 import { renderShell, SHELL_TOP } from '../src/shell/rtl.js';
-import { DEFAULT_NUMERIC } from '../src/model/types.js';
+import { DEFAULT_NUMERIC, type AnyBundle } from '../src/model/types.js';
+import type { ShellConfig } from '../src/shell/config.js';
 import { buildModel } from '../sim/verilator.js';
 import { Device } from './device.js';
 import { openTransport } from './open.js';
 import { faulty } from '../test/helpers/link-doubles.js';
+
+/** The device URL of the shell + engine model built for `bundle` (the simulator a board would be). */
+function simDevice(bundle: AnyBundle, shell: Partial<ShellConfig>): string {
+  const engine = engineFor(bundle);
+  const model = buildModel({ files: renderShell(engine, engine.plan(bundle, {}).config, shell), top: SHELL_TOP, stream: 'bytes' });
+  return `sim:${dirname(model.binary)}`;
+}
 
 describe('the driver on the real shell and engine, over the sim transport', () => {
   it('identifies the build, loads a bundle in frames, and every output equals the golden model', async () => {
@@ -21,8 +29,7 @@ describe('the driver on the real shell and engine, over the sim transport', () =
     const { bundle } = compressModel({ source: 't', layers }, { density: 0.4, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC });
     const engine = engineFor(bundle);
     const { config } = engine.plan(bundle, {});
-    const model = buildModel({ files: renderShell(engine, config, { maxPayloadWords: 64 }), top: SHELL_TOP, stream: 'bytes' });
-    const dev = await Device.open(`sim:${dirname(model.binary)}`);
+    const dev = await Device.open(simDevice(bundle, { maxPayloadWords: 64 }));
     try {
       const info = await dev.info();
       expect([info.engine, info.configHash, info.maxPayloadWords]).toEqual(['eie', engine.configHash(config), 64]);
@@ -47,10 +54,9 @@ describe('the driver on the real shell and engine, over the sim transport', () =
     ];
     const { bundle } = compressModel({ source: 't', layers }, { density: 0.4, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC });
     const engine = engineFor(bundle);
-    const { config } = engine.plan(bundle, {});
-    const model = buildModel({ files: renderShell(engine, config, { maxPayloadWords: 128, idleTimeoutCycles: 4000 }), top: SHELL_TOP, stream: 'bytes' });
+    const url = simDevice(bundle, { maxPayloadWords: 128, idleTimeoutCycles: 4000 });
     for (const seed of [1, 2, 3]) {
-      const dev = Device.over(faulty(await openTransport(`sim:${dirname(model.binary)}`), seed, 0.01), { timeoutMs: 300, tries: 40 });
+      const dev = Device.over(faulty(await openTransport(url), seed, 0.01), { timeoutMs: 300, tries: 40 });
       try {
         await dev.load(bundle);
         for (let n = 0; n < 3; n++) {
@@ -70,9 +76,7 @@ describe('the driver on the real shell and engine, over the sim transport', () =
     const layers = [{ name: 'a', rows: 120, cols: 200, weight: gaussianMatrix(r, 24000, 0.3), relu: false }];
     const { bundle } = compressModel({ source: 't', layers }, { density: 0.5, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC });
     const engine = engineFor(bundle);
-    const { config } = engine.plan(bundle, {});
-    const model = buildModel({ files: renderShell(engine, config, { maxPayloadWords: 32 }), top: SHELL_TOP, stream: 'bytes' });
-    const url = `sim:${dirname(model.binary)}`;
+    const url = simDevice(bundle, { maxPayloadWords: 32 });
     const dev = await Device.open(url, { timeoutMs: 300 });
     let killed = false;
     const t0 = performance.now();
@@ -81,7 +85,7 @@ describe('the driver on the real shell and engine, over the sim transport', () =
         onProgress: () => {
           if (!killed) {
             killed = true;
-            spawnSync('pkill', ['-KILL', '-f', model.binary]);
+            spawnSync('pkill', ['-KILL', '-f', join(url.slice('sim:'.length), 'model')]);
           }
         },
       }),
@@ -104,9 +108,7 @@ describe('the driver on the real shell and engine, over the sim transport', () =
       { density: 0.5, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC }).bundle;
     const big = compressModel({ source: 't', layers: [{ name: 'a', rows: 64, cols: 64, weight: gaussianMatrix(r, 4096), relu: false }] },
       { density: 0.5, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC }).bundle;
-    const engine = engineFor(small);
-    const model = buildModel({ files: renderShell(engine, engine.plan(small, {}).config, { maxPayloadWords: 32 }), top: SHELL_TOP, stream: 'bytes' });
-    const dev = await Device.open(`sim:${dirname(model.binary)}`);
+    const dev = await Device.open(simDevice(small, { maxPayloadWords: 32 }));
     try {
       await dev.info();
       const sent = dev.linkStats.bytesSent;

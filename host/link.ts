@@ -1,5 +1,5 @@
 import { HwgenError } from '../src/errors.js';
-import { encodeFrame, FRAME, FrameParser, NAK, type Received } from '../src/protocol/link.js';
+import { encodeFrame, FRAME, FrameParser, NAK, NAK_MEANING, type Received } from '../src/protocol/link.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -210,15 +210,6 @@ export class Link {
 }
 
 function nakText(reason: number): string {
-  const name = Object.entries(NAK).find(([, v]) => v === reason)?.[0];
-  switch (name) {
-    case 'TOO_LONG':
-      return "the frame is longer than the board's frame buffer (IDENTIFY tells its size)";
-    case 'REPLY_TOO_LONG':
-      return "the answers overflowed the board's reply buffer; read in smaller pieces";
-    case 'BAD_TYPE':
-      return 'the board does not know this request type (another protocol version?)';
-    default:
-      return name ? `NAK ${name}` : `unknown NAK reason ${reason}`;
-  }
+  const name = (Object.keys(NAK) as (keyof typeof NAK)[]).find((k) => NAK[k] === reason);
+  return name ? NAK_MEANING[name] : `unknown NAK reason ${reason}`;
 }

@@ -1,4 +1,4 @@
-import type { BinaryBundle, ConvShape, NumericFormat, XnorLayer } from '../model/types.js';
+import type { BinaryBundle, NumericFormat, XnorLayer } from '../model/types.js';
 import { convGeometry, getBit, layerInputs, rowBytes, scoreShift } from '../model/layout.js';
 import type { Saturations } from './saturation.js';
 

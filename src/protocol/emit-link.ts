@@ -1,4 +1,4 @@
-import { CRC32_POLY, FRAME, FRAME_MAGIC, FRAME_OVERHEAD_WORDS, IDENTITY_FIELDS, LINK_VERSION, MAX_PAYLOAD_WORDS, NAK, NO_LAST_SEQ, STATUS_FIELDS } from './link.js';
+import { CRC32_POLY, FRAME, FRAME_MAGIC, FRAME_OVERHEAD_WORDS, IDENTITY_FIELDS, LINK_VERSION, MAX_PAYLOAD_WORDS, NAK, NAK_MEANING, NO_LAST_SEQ, STATUS_FIELDS } from './link.js';
 
 /** docs/protocol.md, written from src/protocol/link.ts: every number on the page comes from there. */
 export function linkMarkdown(): string {
@@ -85,13 +85,3 @@ ${Object.entries(NAK).map(([k, v]) => `| \`${k}\` | ${hex(v)} | ${NAK_MEANING[k 
   the cut, and the items of the cut WRITE that arrived, were executed.
 `;
 }
-
-const NAK_MEANING: Record<keyof typeof NAK, string> = {
-  BAD_CRC: 'the frame was damaged on the way; resend it',
-  TOO_LONG: "the payload is longer than this build's frame buffer",
-  BAD_TYPE: 'a type this shell does not know',
-  BUSY: 'a COMMAND arrived while another was executing (only STATUS and RESET are taken then)',
-  REPLY_TOO_LONG: "the answers overflowed this build's reply buffer (the commands before the overflow ran)",
-  INCOMPLETE: 'the payload ended inside an engine command; the engine was reset (the commands before it ran)',
-  ABORTED: 'a RESET aborted the COMMAND while it executed (the commands before the abort ran)',
-};

@@ -35,23 +35,27 @@ export const FRAME = {
   NAK: 0x81,
 } as const;
 
-/** Why a request was refused (NAK payload). Nothing of a refused request is executed. */
+/** Why a request was refused (NAK payload); NAK_MEANING says what each means, for the docs and the host's errors. */
 export const NAK = {
-  /** The CRC did not match: the frame was damaged on the way. */
   BAD_CRC: 0x01,
-  /** The payload is longer than this build's frame buffer (IDENTIFY tells maxPayloadWords). */
   TOO_LONG: 0x02,
-  /** A type this shell does not know. */
   BAD_TYPE: 0x03,
-  /** A COMMAND arrived while another is still executing; only STATUS and RESET are taken then. */
   BUSY: 0x04,
-  /** A COMMAND whose answers overflowed the reply buffer (maxPayloadWords); the commands before the overflow ran. */
   REPLY_TOO_LONG: 0x05,
-  /** The payload ended inside an engine command (a WRITE short of its items); the shell reset the engine's decoder. */
   INCOMPLETE: 0x06,
-  /** A RESET aborted this COMMAND while it executed; the commands before the abort ran. */
   ABORTED: 0x07,
 } as const;
+
+/** Each NAK reason in words. Nothing of a refused request is executed, except where the text says so. */
+export const NAK_MEANING: Record<keyof typeof NAK, string> = {
+  BAD_CRC: 'the frame was damaged on the way (resend it)',
+  TOO_LONG: "the frame is longer than the board's frame buffer (IDENTIFY tells its size)",
+  BAD_TYPE: 'the board does not know this request type (another protocol version?)',
+  BUSY: 'a COMMAND arrived while another was executing (only STATUS and RESET are taken then)',
+  REPLY_TOO_LONG: "the answers overflowed the board's reply buffer (the commands before the overflow ran; read in smaller pieces)",
+  INCOMPLETE: 'the payload ended inside an engine command; the engine was reset (the commands before it ran)',
+  ABORTED: 'a RESET aborted the COMMAND while it executed (the commands before the abort ran)',
+};
 
 /** The CRC-32 polynomial (zlib's, reflected); init and final XOR 0xFFFFFFFF. */
 export const CRC32_POLY = 0xedb88320;

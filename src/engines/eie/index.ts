@@ -4,7 +4,6 @@ import { bundleForward, quantizeInput } from '../../golden/eie.js';
 import { checkRange } from '../../model/limits.js';
 import type { Bundle } from '../../model/types.js';
 import { STATS_FIELDS } from '../../protocol/command-set.js';
-import { joinData } from '../../protocol/command-words.js';
 import { engineReport, type Engine } from '../engine.js';
 import { CONFIG_KEYS, checkBundleFits, configForBundle, configHash, validateConfig, type EieConfig } from './config.js';
 import { eieExportArrays } from './export.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HwgenError } from '../../errors.js';
-import { convGeometry, layerInputs } from '../../model/layout.js';
+import { convGeometry } from '../../model/layout.js';
 import { checkNumeric } from '../../model/limits.js';
 import { checkLimits, configFields, isPow2, pow2AtLeast } from '../../gen/config-fields.js';
 import type { BinaryBundle, NumericFormat, XnorLayer } from '../../model/types.js';
