@@ -8,10 +8,11 @@ import { inspectCommand } from './commands/inspect.js';
 import { exportCommand } from './commands/export.js';
 import { simCommand, simModeRules } from './commands/sim.js';
 import { reportCommand } from './commands/report.js';
+import { buildCommand, buildModeRules } from './commands/build.js';
 import { refuseInert, refuseRepeated, type ModeRule } from './commands/options.js';
 
 /** Per command, the options that do nothing in some mode. */
-const MODE_RULES: Record<string, ModeRule[]> = { compress: compressModeRules, sim: simModeRules };
+const MODE_RULES: Record<string, ModeRule[]> = { compress: compressModeRules, sim: simModeRules, build: buildModeRules };
 import { trainCommand } from './commands/train.js';
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(simCommand)
     .command(reportCommand)
     .command(trainCommand)
+    .command(buildCommand)
     .middleware((a) => {
       refuseRepeated(a);
       refuseInert(argv, a, MODE_RULES[String(a._[0])] ?? []);

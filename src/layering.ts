@@ -15,7 +15,7 @@ export const LAYERS: { name: string; holds: string[]; imports: string[] }[] = [
   { name: 'gen', holds: ['src/gen/'], imports: ['base', 'model', 'protocol'] },
   { name: 'engines', holds: ['src/engines/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen'] },
   { name: 'shell', holds: ['src/shell/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines'] },
-  { name: 'targets', holds: ['src/targets/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines', 'shell'] },
+  { name: 'targets', holds: ['src/targets/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines', 'shell', 'sim'] },
   { name: 'train', holds: ['src/train/'], imports: ['base', 'model', 'golden', 'compress'] },
   { name: 'report', holds: ['src/report/'], imports: ['base', 'model', 'golden', 'compress', 'gen', 'engines'] },
   { name: 'sim', holds: ['sim/'], imports: ['base'] },

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { HwgenError } from '../errors.js';
 import type { PerLayer } from '../compress/compress.js';
 
@@ -67,4 +68,13 @@ export function typedOptions(raw: readonly string[]): Set<string> {
     if (m) out.add(m[1].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
   }
   return out;
+}
+
+/** A JSON file (an engine config), or an error naming the file and what is wrong with it. */
+export function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new HwgenError(`${path}: cannot read the config as JSON (${(e as Error).message})`);
+  }
 }

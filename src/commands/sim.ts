@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { simulate, type SimResult } from '../../host/simulate.js';
 import { checkOutputs, readFileChecked, writeFileAtomic } from '../atomic.js';
@@ -9,7 +8,7 @@ import { readAnyBundle } from '../model/bundle.js';
 import { toFloat64, type NdArray } from '../model/ndarray.js';
 import { encodeNpy, parseNpy } from '../model/npy.js';
 import type { ConvShape } from '../model/types.js';
-import type { ModeRule } from './options.js';
+import { readJson, type ModeRule } from './options.js';
 
 interface Args {
   bundle: string;
@@ -73,14 +72,6 @@ export const simCommand: CommandModule<object, Args> = {
     }
   },
 };
-
-function readJson(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new HwgenError(`${path}: cannot read the config as JSON (${(e as Error).message})`);
-  }
-}
 
 /**
  * Input rows as real values from a .npy vector or batch. For a convolution first, images come as frameworks

@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { fileError, readFileChecked } from '../atomic.js';
+import type { BuildOptions } from '../engines/engine.js';
+import { engineFor } from '../engines/registry.js';
+import { HwgenError } from '../errors.js';
+import { decodeAnyBundle } from '../model/bundle.js';
+import { DEFAULT_MODEL } from '../model/default-models.js';
+import { HWGEN_VERSION } from '../paths.js';
+import { shellHash, validateShellConfig, type ShellConfig } from '../shell/config.js';
+import { quietProgress } from './progress.js';
+import { targetNamed } from './registry.js';
+import type { BuildSummary, Progress, TargetOption } from './target.js';
+
+export interface BuildRequest {
+  target: string;
+  /** The bundle (.hwb); the package's default model when undefined. */
+  model?: string;
+  build?: BuildOptions;
+  board?: string;
+  /** The shell's parameters beyond the board's clock. */
+  shell?: Partial<ShellConfig>;
+  options?: Partial<Record<TargetOption, string | number | boolean>>;
+  /** The output folder: created, or replaced with `force` when it holds an earlier build. */
+  out: string;
+  force?: boolean;
+  progress?: Progress;
+}
+
+export interface BuildResult extends BuildSummary {
+  manifest: Manifest;
+}
+
+/** DIR/manifest.json: what was built from what, and every file's SHA-256, so a folder can be checked. */
+export interface Manifest {
+  hwgen: string;
+  target: string;
+  board?: string;
+  part?: string;
+  engine: string;
+  configHash: string;
+  shellHash: string;
+  config: object;
+  shell: ShellConfig;
+  model: { file: string; sha256: string };
+  resources?: BuildSummary['resources'];
+  clockHz?: number;
+  fmaxMHz?: number;
+  files: Record<string, string>;
+}
+
+export const MANIFEST = 'manifest.json';
+
+/**
+ * `hwgen build`: checks everything it can before any work (target, board, options, model, config, output
+ * folder), then lets the target write into a scratch folder beside the output and renames it into place only
+ * when the whole build succeeded: a failure leaves no output folder and touches nothing that was there.
+ */
+export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
+  const target = targetNamed(req.target);
+  const options = req.options ?? {};
+  for (const key of Object.keys(options) as TargetOption[]) {
+    if (options[key] !== undefined && !target.options.includes(key)) {
+      throw new HwgenError(`--${key} does nothing for --target ${target.name}${target.options.length ? ` (it takes ${target.options.map((o) => `--${o}`).join(', ')})` : ''}; leave it out`, 2);
+    }
+  }
+  const boardName = req.board ?? target.defaultBoard;
+  const names = Object.keys(target.boards);
+  if (req.board !== undefined && !names.length) throw new HwgenError(`--target ${target.name} has no boards; leave --board out`, 2);
+  const board = boardName === undefined ? undefined : target.boards[boardName];
+  if (boardName !== undefined && (!board || !Object.hasOwn(target.boards, boardName))) {
+    throw new HwgenError(`--board ${boardName}: --target ${target.name} knows ${names.join(', ')}`, 2);
+  }
+  const out = checkOutFolder(req.out, req.force ?? false);
+
+  const modelPath = req.model ?? DEFAULT_MODEL;
+  const bytes = readFileChecked(modelPath, 'model');
+  const given = decodeAnyBundle(bytes, modelPath);
+  const engine = engineFor(given);
+  const { bundle, config } = engine.plan(given, req.build ?? {});
+  const shell = validateShellConfig({ ...(board ? { clockHz: board.clockHz } : {}), ...req.shell }, 'shell config');
+
+  const progress = req.progress ?? quietProgress;
+  const dir = mkdtempSync(join(dirname(out.path), `.${basename(out.path)}.building-`));
+  try {
+    chmodSync(dir, 0o755); // mkdtemp's 0700 would make the output folder private
+    const summary = await target.build({ engine, bundle, config, shell, board, boardName, options, dir, outName: req.out, progress });
+    progress.done();
+    const manifest: Manifest = {
+      hwgen: HWGEN_VERSION,
+      target: target.name,
+      ...(boardName ? { board: boardName, part: board!.part } : {}),
+      engine: engine.name,
+      configHash: engine.configHash(config),
+      shellHash: shellHash(engine.configHash(config), shell),
+      config,
+      shell,
+      model: { file: basename(modelPath), sha256: sha256(bytes) },
+      ...(summary.resources ? { resources: summary.resources } : {}),
+      ...(summary.clockHz !== undefined ? { clockHz: summary.clockHz } : {}),
+      ...(summary.fmaxMHz !== undefined ? { fmaxMHz: summary.fmaxMHz } : {}),
+      files: fileHashes(dir),
+    };
+    writeFileSync(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+    putInPlace(dir, out);
+    return { ...summary, manifest };
+  } catch (e) {
+    progress.done();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Every file under `dir` (but the manifest) by its path there, sorted, with its SHA-256. */
+export function fileHashes(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (p !== join(dir, MANIFEST)) files[relative(dir, p).split(sep).join('/')] = sha256(readFileSync(p));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/** The output folder: new, empty, or (with --force) an earlier build's. A symlink to a folder means that folder. */
+function checkOutFolder(path: string, force: boolean): { path: string; existing: 'none' | 'empty' | 'build' } {
+  if (path === '') throw new HwgenError('-o is empty; give the output folder', 2);
+  let stats;
+  try {
+    stats = lstatSync(path);
+  } catch {
+    const parent = resolve(dirname(path));
+    let real: string;
+    try {
+      real = realpathSync(parent);
+    } catch (e) {
+      throw fileError('write', path, e, 'output folder');
+    }
+    if (!statSync(real).isDirectory()) throw new HwgenError(`-o ${path}: ${dirname(path)} is not a folder; choose another output folder`, 2);
+    return { path: join(real, basename(path)), existing: 'none' };
+  }
+  const real = stats.isSymbolicLink() ? realpathOr(path) : realpathSync(path);
+  if (!statSync(real).isDirectory()) throw new HwgenError(`-o ${path} is a file, not a folder; give a new or empty folder for the build`, 2);
+  const entries = readdirSync(real);
+  if (!entries.length) return { path: real, existing: 'empty' };
+  if (!force) throw new HwgenError(`-o ${path} is not empty; give a new or empty folder, or --force to replace an earlier build there`, 2);
+  if (!entries.includes(MANIFEST)) {
+    throw new HwgenError(`-o ${path} holds files but no ${MANIFEST}: it is not an earlier hwgen build, so --force will not replace it; choose another folder`, 2);
+  }
+  return { path: real, existing: 'build' };
+}
+
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    throw new HwgenError(`-o ${path} is a symbolic link to a path that does not exist; remove the link or choose another folder`, 2);
+  }
+}
+
+/** The scratch folder becomes the output folder; an earlier build there goes only once the new one is in place. */
+function putInPlace(dir: string, out: { path: string; existing: 'none' | 'empty' | 'build' }): void {
+  if (out.existing === 'empty') rmdirSync(out.path);
+  if (out.existing === 'build') {
+    const old = mkdtempSync(join(dirname(out.path), `.${basename(out.path)}.old-`));
+    renameSync(out.path, join(old, 'build'));
+    renameSync(dir, out.path);
+    rmSync(old, { recursive: true, force: true });
+  } else {
+    renameSync(dir, out.path);
+  }
+}

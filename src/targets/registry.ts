@@ -1,0 +1,13 @@
+import { HwgenError } from '../errors.js';
+import type { Target } from './target.js';
+import { simTarget } from './sim.js';
+
+/** Every target `hwgen build --target` knows, by name: one line per target. */
+export const TARGETS: Record<string, Target> = {
+  sim: simTarget,
+};
+
+export function targetNamed(name: string): Target {
+  if (!Object.hasOwn(TARGETS, name)) throw new HwgenError(`--target ${name}: hwgen builds for ${Object.keys(TARGETS).join(', ')}`, 2);
+  return TARGETS[name];
+}
