@@ -30,6 +30,13 @@ export interface Engine<B extends AnyBundle = AnyBundle, C extends object = obje
    */
   plan(bundle: B, opts: BuildOptions<C>): { bundle: B; config: C };
   configHash(c: C): string;
+  /** The build's processing elements: EIE PEs, XNOR rows (P). */
+  pes(c: C): number;
+  /**
+   * The same build with n processing elements, planned for the bundle; undefined when the engine cannot build
+   * n (an XNOR S must be a multiple of P). Finds the largest build that fits a part.
+   */
+  withPes(bundle: B, c: C, n: number): { bundle: B; config: C } | undefined;
   /** The build in a few words for reports: "16 PEs, queue depth 8". */
   describe(c: C): string;
   /** Every Verilog file of the build, by name, in a fixed order. */

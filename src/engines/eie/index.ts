@@ -29,6 +29,10 @@ export const eieEngine: Engine<Bundle, EieConfig> = {
     return { bundle, config };
   },
   configHash,
+  pes: (c) => c.pes,
+  withPes(bundle, c, n) {
+    return eieEngine.plan(bundle, { pes: n, fifoDepth: c.fifoDepth });
+  },
   describe: (c) => `${c.pes} PEs, queue depth ${c.fifoDepth}`,
   render: renderEie,
   loadCommands,

@@ -26,6 +26,13 @@ export const xnorEngine: Engine<BinaryBundle, XnorConfig> = {
     return { bundle, config };
   },
   configHash: xnorConfigHash,
+  pes: (c) => c.pe,
+  withPes(bundle, c, n) {
+    if (c.simd % n !== 0) return undefined;
+    const config = xnorConfigForBundle(bundle, { pe: n, simd: c.simd, bwnLanes: c.bwnLanes });
+    checkXnorFits(bundle, config, 'derived config');
+    return { bundle, config };
+  },
   describe: (c) => `${c.pe} rows x ${c.simd} lanes`,
   render: renderXnor,
   loadCommands: xnorLoadCommands,
