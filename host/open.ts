@@ -1,3 +1,4 @@
+import { DEFAULT_BAUD } from '../src/protocol/link.js';
 import { LinkError } from './link.js';
 import type { Transport } from './transport.js';
 import { openSerial } from './transports/serial.js';
@@ -14,8 +15,6 @@ const TRANSPORTS: Record<string, (path: string, params: URLSearchParams) => Prom
   xdma: (path) => openXdma(path),
   sim: (path) => openSim(path),
 };
-
-export const DEFAULT_BAUD = 3_000_000;
 
 export async function openTransport(url: string): Promise<Transport> {
   const m = /^([a-z]+):(.+?)(?:\?(.*))?$/.exec(url);

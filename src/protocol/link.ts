@@ -60,6 +60,9 @@ export const NAK_MEANING: Record<keyof typeof NAK, string> = {
 /** The CRC-32 polynomial (zlib's, reflected); init and final XOR 0xFFFFFFFF. */
 export const CRC32_POLY = 0xedb88320;
 
+/** The serial link's rate when none is given: both the UART a target builds and the driver's `serial:` URL. */
+export const DEFAULT_BAUD = 3_000_000;
+
 /** STATUS's `lastSeq` before any COMMAND was executed (or after one that was refused or aborted). */
 export const NO_LAST_SEQ = 0xffffffff;
 
