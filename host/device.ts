@@ -187,6 +187,14 @@ export class Device {
     return { counters: Object.fromEntries(fields.map((f, i) => [f, words[i]])), layerCycles: Array.from(words.subarray(fields.length)) };
   }
 
+  /**
+   * Engine command words as they are (docs/commands.md), for tools and tests that poke a memory: sent in frames
+   * like any others, each answer's data returned; a command the engine refuses throws.
+   */
+  async commands(cmds: Command[]): Promise<Uint32Array[]> {
+    return this.exchange(cmds, { idempotent: cmds.every((c) => c.op !== OP.RUN) });
+  }
+
   /** Aborts whatever the board is running; the weights stay. */
   async reset(): Promise<void> {
     await this.link.request(FRAME.RESET);
