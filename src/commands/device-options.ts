@@ -53,10 +53,10 @@ export interface Bar {
   stop(): void;
 }
 
-export function progressBar(json: boolean, what: string, unit: string, scale = 1): Bar {
-  if (json || !process.stderr.isTTY) return { update() {}, stop() {} };
+export function progressBar(json: boolean, what: string, unit: string, scale = 1, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Bar {
+  if (json || !stream.isTTY) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    { format: `${what} [{bar}] {percentage}% | {value}/{total} ${unit} | {eta_formatted} left`, stream: process.stderr, hideCursor: true, etaBuffer: 50 },
+    { format: `${what} [{bar}] {percentage}% | {value}/{total} ${unit} | {eta_formatted} left`, stream, hideCursor: true, etaBuffer: 50 },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
