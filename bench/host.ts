@@ -94,7 +94,9 @@ function row(how: string, f: LoadFigures): string[] {
 async function streaming(pes: number, only: string | undefined, faultSeconds: number): Promise<void> {
   console.log('\nbench/host: weight streaming');
   const { bundle, sim } = alex7(pes);
-  const rows: string[][] = [];
+  // Each row as it is measured: the fault runs take minutes.
+  const rows = { push: (r: string[]) => console.log('  ' + r.map((c, i) => (i === 0 ? c.padEnd(20) : c.padStart(i === 1 ? 34 : 12))).join('  ')) };
+  rows.push(['link', 'load time', 'sent', 'throughput', 'payload eff.', 'retries']);
   let clean: LoadFigures | undefined;
   if (only !== 'faults') {
     const dev = await Device.open(sim.url);
@@ -114,7 +116,6 @@ async function streaming(pes: number, only: string | undefined, faultSeconds: nu
       await dev.close();
     }
   }
-  printTable(['link', 'load time', 'sent', 'throughput', 'payload eff.', 'retries'], rows);
   if (clean) {
     const eff = clean.link.payloadBytesSent / clean.link.bytesSent;
     console.log(`payload efficiency of weight streaming ${(eff * 100).toFixed(2)}%: ${eff >= 0.95 ? 'meets' : 'BELOW'} the 95% goal (${(clean.payloadBytes / 1e6).toFixed(2)} MB of weights and tables)`);
@@ -168,8 +169,3 @@ async function fashion(count: number): Promise<void> {
   }
 }
 
-function printTable(head: string[], rows: string[][]): void {
-  const all = [head, ...rows];
-  const width = head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
-  for (const r of all) console.log('  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(width[c]) : cell.padStart(width[c]))).join('  '));
-}
