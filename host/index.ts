@@ -5,8 +5,8 @@
  */
 import { Device } from './device.js';
 
-export { Device } from './device.js';
-export type { DeviceInfo, LoadOptions, RunResult } from './device.js';
+export { Device, VerifyError } from './device.js';
+export type { DeviceInfo, LoadOptions, MemoryCheck, RunResult } from './device.js';
 export { LinkError, DEFAULT_LINK } from './link.js';
 export type { LinkOptions, LinkStats } from './link.js';
 export { HwgenError } from '../src/errors.js';

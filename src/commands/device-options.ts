@@ -69,6 +69,7 @@ export function progressBar(json: boolean, what: string, unit: string, scale = 1
     },
     stop() {
       if (started) bar.stop();
+      started = false;
     },
   };
 }

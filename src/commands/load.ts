@@ -13,22 +13,33 @@ export interface LoadSummary {
   /** The weights and tables as command words, in bytes. */
   payloadBytes: number;
   link: LinkSummary;
+  /** Memories (per PE) whose checksum on the board equals the bundle's, after the load (Device.verify). */
+  verifiedMemories: number;
 }
 
-/** Loads a bundle with a progress bar on a terminal; the figures of the summary. */
+/**
+ * Loads a bundle with a progress bar on a terminal, then proves it: every memory's checksum on the board must
+ * equal the bundle's (a VerifyError names the one that differs). The figures of the summary.
+ */
 export async function loadWithProgress(dev: Device, bundle: AnyBundle, path: string, json: boolean, signal?: AbortSignal): Promise<LoadSummary> {
   const before = snapshot(dev.linkStats);
   const bar = progressBar(json, 'loading', 'kB', 1024);
   try {
     const r = await dev.load(bundle, { signal, onProgress: ({ bytesDone, bytesTotal }) => bar.update(bytesDone, bytesTotal) });
-    return { model: path, frames: r.frames, payloadBytes: r.payloadBytes, link: linkSummary(before, dev.linkStats, r.seconds) };
+    bar.stop();
+    const link = linkSummary(before, dev.linkStats, r.seconds);
+    const checks = await dev.verify(bundle);
+    return { model: path, frames: r.frames, payloadBytes: r.payloadBytes, link, verifiedMemories: checks.length };
   } finally {
     bar.stop();
   }
 }
 
 export function loadText(s: LoadSummary): string {
-  return `loaded ${s.model}: ${s.payloadBytes.toLocaleString('en-US')} bytes of weights and tables in ${s.frames} frames\n  link: ${linkLine(s.link)}\n`;
+  return (
+    `loaded ${s.model}: ${s.payloadBytes.toLocaleString('en-US')} bytes of weights and tables in ${s.frames} frames, ` +
+    `verified (${s.verifiedMemories} memory checksums equal the bundle's)\n  link: ${linkLine(s.link)}\n`
+  );
 }
 
 export const loadCommand: CommandModule<object, Args> = {

@@ -65,6 +65,8 @@ describe('hwgen info / load / run on a simulated board', () => {
     expect(l.link.retries).toBe(0);
     expect(l.link.payloadEfficiency).toBeGreaterThan(0.9);
     expect(l.link.payloadEfficiency).toBeLessThan(1);
+    // Every memory the load wrote (pointers, entries, codebook, biases, ... per PE) was read back by checksum.
+    expect(l.verifiedMemories).toBeGreaterThanOrEqual(4);
 
     const run = hwgen('run', '--device', 'sim:board', '--model', 'm.hwb', '--input', 'x.npy', '--output', 'y.npy', '--raw');
     expect(run.err).toBe(''); // no progress bar: stderr is not a terminal
