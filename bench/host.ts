@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boardBundle, runChecked } from '../host/batch.js';
 import { Device } from '../host/device.js';
+import { openDevice } from '../host/index.js';
 import type { LinkStats } from '../host/link.js';
 import { openTransport } from '../host/open.js';
 import { simDevice, type SimDevice } from '../host/sim-device.js';
@@ -99,7 +100,7 @@ async function streaming(pes: number, only: string | undefined, faultSeconds: nu
   rows.push(['link', 'load time', 'sent', 'throughput', 'payload eff.', 'retries']);
   let clean: LoadFigures | undefined;
   if (only !== 'faults') {
-    const dev = await Device.open(sim.url);
+    const dev = await openDevice(sim.url);
     try {
       clean = await timedLoad(dev, bundle);
       rows.push(row('sim (pipes)', clean));
@@ -130,7 +131,7 @@ async function overPty(sim: SimDevice, bundle: AnyBundle): Promise<LoadFigures> 
   const socat = spawn('socat', [`pty,raw,echo=0,link=${tty}`, `EXEC:${join(sim.dir, 'model')} +verilator+rand+reset+2 +verilator+seed+1`], { stdio: 'ignore' });
   try {
     for (let i = 0; i < 250 && !existsSync(tty); i++) await new Promise((r) => setTimeout(r, 20));
-    const dev = await Device.open(`serial:${tty}`);
+    const dev = await openDevice(`serial:${tty}`);
     try {
       return await timedLoad(dev, bundle);
     } finally {
@@ -149,7 +150,7 @@ async function fashion(count: number): Promise<void> {
     const given = readAnyBundle(DEFAULT_MODELS[which]);
     const sim = simDevice(given, given.engine === 'xnor' ? { config: xnorConfigForBundle(given, { bwnLanes: 16 }) } : { pes: 4 });
     const xs = Array.from({ length: count }, (_, n) => sim.engine.quantizeInput(given, test.images.subarray(n * test.pixels, (n + 1) * test.pixels)));
-    const dev = await Device.open(sim.url);
+    const dev = await openDevice(sim.url);
     try {
       const t0 = performance.now();
       await dev.load(given);

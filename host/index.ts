@@ -4,6 +4,7 @@
  * inputs; docs/driver.md describes the API, the errors and the figures.
  */
 import { Device } from './device.js';
+import { linkDefaults } from './open.js';
 
 export { Device, VerifyError } from './device.js';
 export type { DeviceInfo, LoadOptions, MemoryCheck, RunResult } from './device.js';
@@ -11,7 +12,7 @@ export { LinkError, DEFAULT_LINK } from './link.js';
 export type { LinkOptions, LinkStats } from './link.js';
 export { HwgenError } from '../src/errors.js';
 export type { Transport } from './transport.js';
-export { openTransport } from './open.js';
+export { openTransport, linkDefaults } from './open.js';
 export { boardBundle, runChecked } from './batch.js';
 export type { CheckedRun, CheckedRunOptions } from './batch.js';
 export { readAnyBundle, decodeAnyBundle } from '../src/model/bundle.js';
@@ -20,5 +21,8 @@ export { DEFAULT_MODELS } from '../src/model/default-models.js';
 export { engineFor } from '../src/engines/registry.js';
 export type { AnyEngine } from '../src/engines/engine.js';
 
-/** Opens a board by its URL: `serial:PATH[?baud=N]`, `xdma:PREFIX` or `sim:DIR`. The same as Device.open. */
-export const openDevice: typeof Device.open = (url, opts) => Device.open(url, opts);
+/**
+ * Opens a board by its URL: `serial:PATH[?baud=N]`, `xdma:PREFIX` or `sim:DIR`. Device.open with the link
+ * options the kind of device needs (a simulated board gets longer reply timeouts); `opts` override them.
+ */
+export const openDevice: typeof Device.open = (url, opts) => Device.open(url, { ...linkDefaults(url), ...opts });

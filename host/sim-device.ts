@@ -7,6 +7,7 @@ import { simModel } from '../src/targets/sim.js';
 import { boardBundle, runChecked, type CheckedRun } from './batch.js';
 import { Device } from './device.js';
 import type { LinkStats } from './link.js';
+import { linkDefaults } from './open.js';
 import { openSim } from './transports/sim.js';
 
 export interface SimDevice {
@@ -62,7 +63,7 @@ export interface DeviceSimResult extends CheckedRun {
 export async function simulateOnDevice(given: AnyBundle, inputs: Int32Array[], opts: DeviceSimOptions = {}): Promise<DeviceSimResult> {
   const sim = simDevice(given, { ...opts, trace: opts.trace !== undefined });
   const t0 = performance.now();
-  const dev = Device.over(await openSim(sim.dir, opts.trace !== undefined ? ['--trace', opts.trace] : []));
+  const dev = Device.over(await openSim(sim.dir, opts.trace !== undefined ? ['--trace', opts.trace] : []), linkDefaults(sim.url));
   try {
     await dev.load(given);
     const loadCycles = (await dev.stats()).counters.cyclesSinceReset;

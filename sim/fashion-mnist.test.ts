@@ -10,7 +10,7 @@ import { argmax } from '../src/train/kernels.js';
 import { accuracyFromMeta } from '../src/train/recipes.js';
 import type { BuildOptions } from '../src/engines/engine.js';
 import { runChecked } from '../host/batch.js';
-import { Device } from '../host/device.js';
+import { openDevice } from '../host/index.js';
 import { simDevice } from '../host/sim-device.js';
 
 /**
@@ -32,7 +32,7 @@ async function run(given: AnyBundle, build: BuildOptions) {
   const sim = simDevice(given, build);
   const engine = sim.engine;
   const xs = Array.from({ length: IMAGES }, (_, n) => engine.quantizeInput(given, test.images.subarray(n * test.pixels, (n + 1) * test.pixels)));
-  const dev = await Device.open(sim.url);
+  const dev = await openDevice(sim.url);
   try {
     await dev.load(given);
     const res = await runChecked(dev, engine, sim.bundle, xs);

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Transport } from '../transport.js';
 import { FRAME } from '../../src/protocol/link.js';
 import { ShellDouble } from '../../test/helpers/link-doubles.js';
@@ -94,8 +94,13 @@ async function loadAndRun(dev: Device, b: ReturnType<typeof board>): Promise<voi
 }
 
 describe('the driver on the Verilator model of the shell and engine through the real bridges', () => {
+  // The model's build (a minute on a busy machine) counts against the hook's timeout, not a test's.
+  let b: ReturnType<typeof board>;
+  beforeAll(() => {
+    b = board();
+  });
+
   it('serial: serialport on one end of a socat pty pair, the model on the other (socat EXEC), bit-exact', async () => {
-    const b = board();
     const dir = mkdtempSync(join(tmpdir(), 'hwgen-pty-model-'));
     const tty = join(dir, 'tty');
     expect(spawnSync('socat', ['-V']).status, "socat is missing: install Debian's 'socat' package").toBe(0);
@@ -114,7 +119,6 @@ describe('the driver on the Verilator model of the shell and engine through the 
   });
 
   it('xdma: the model reads the h2c named pipe and writes the c2h one, as the XDMA devices carry frames; bit-exact', async () => {
-    const b = board();
     const dir = mkdtempSync(join(tmpdir(), 'hwgen-xdma-model-'));
     const prefix = join(dir, 'xdma0');
     for (const f of ['_h2c_0', '_c2h_0']) expect(spawnSync('mkfifo', [prefix + f]).status).toBe(0);

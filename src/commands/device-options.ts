@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
-import { Device } from '../../host/device.js';
+import type { Device } from '../../host/device.js';
+import { openDevice } from '../../host/index.js';
 import type { LinkStats } from '../../host/link.js';
 import { HwgenError } from '../errors.js';
 import { readAnyBundle } from '../model/bundle.js';
@@ -26,7 +27,7 @@ export function deviceOptions<T>(y: Argv<T>): Argv<T & DeviceArgs> {
 
 /** Opens the device, hands it to `fn`, and closes it whatever happens (the link's timers and the port go with it). */
 export async function withDevice<T>(url: string, fn: (dev: Device, stop: AbortSignal) => Promise<T>): Promise<T> {
-  const dev = await Device.open(url);
+  const dev = await openDevice(url);
   // Ctrl-C stops the transfer between frames and closes the link, rather than leaving the port half-written.
   const stop = new AbortController();
   const onSigint = () => stop.abort();
