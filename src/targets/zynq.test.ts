@@ -1,0 +1,90 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runHwgen } from '../../test/helpers/cli.js';
+import { folderBytes, runTclStubs, tinyModel } from '../../test/helpers/targets.js';
+import { engineFor } from '../engines/registry.js';
+import { readAnyBundle } from '../model/bundle.js';
+import { buildTarget } from './build.js';
+import { ZYNQ_BOARDS } from './zynq.js';
+
+const work = mkdtempSync(join(tmpdir(), 'hwgen-zynq-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const model = tinyModel(work);
+// yosys takes a minute or two per design on a busy machine; designs measured before come from the cache.
+const SLOW = 600_000;
+
+describe('hwgen build --target zynq', () => {
+  // PYNQ-Z2 and ZedBoard share the part, so the same RTL: yosys runs once for both (and for the identical rebuild).
+  for (const board of Object.keys(ZYNQ_BOARDS)) {
+    it(`builds for ${board}: RTL measured by yosys for the part, a Tcl script that runs against the Vivado stubs`, async () => {
+      const out = join(work, board);
+      const xsa = board === 'zedboard';
+      const res = await buildTarget({ target: 'zynq', model, board, out, options: { xsa: xsa || undefined } });
+      const b = ZYNQ_BOARDS[board];
+      expect(res.manifest.part).toBe(b.part);
+      for (const kind of ['LUT', 'FF', 'BRAM18', 'DSP']) expect(res.resources![kind].available).toBe(b.capacity[kind]);
+      expect(res.resources!.LUT.used).toBeGreaterThan(500);
+      expect(res.resources!.BRAM18.used).toBeGreaterThan(0);
+      expect(res.next).toContain('vivado -mode batch -source build.tcl');
+      expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('vivado -mode batch -source build.tcl');
+
+      const log = runTclStubs(join(out, 'build.tcl'));
+      expect(log).toContain(`create_project hwgen ${join(out, 'vivado')} -part ${b.part} -force`);
+      expect(log).toContain(`set_property board_part ${b.extra!.boardPart} project:hwgen`);
+      expect(log.some((l) => l.startsWith('create_bd_cell -type module -reference hwgen_axi_top hwgen'))).toBe(true);
+      expect(log.some((l) => l.includes(b.extra!.ps === 'ps7' ? 'xilinx.com:ip:processing_system7' : 'xilinx.com:ip:zynq_ultra_ps_e'))).toBe(true);
+      expect(log.some((l) => l.includes('CONFIG.c_include_sg 0'))).toBe(true);
+      expect(log).toContain('connect_bd_intf_net intf:axi_dma/M_AXIS_MM2S intf:hwgen/s_axis');
+      expect(log).toContain('launch_runs impl_1 -to_step write_bitstream -jobs 4');
+      expect(log.some((l) => l.startsWith('write_hw_platform'))).toBe(xsa);
+      expect(existsSync(join(out, 'out', 'hwgen.bit'))).toBe(true);
+      expect(existsSync(join(out, 'out', 'hwgen.hwh'))).toBe(true);
+      expect(existsSync(join(out, 'out', 'hwgen.xsa'))).toBe(xsa);
+    }, SLOW);
+  }
+
+  it('gives byte-identical folders for the same inputs', async () => {
+    const a = join(work, 'same-a');
+    const b = join(work, 'same-b');
+    await buildTarget({ target: 'zynq', model, board: 'pynq-z2', out: a });
+    await buildTarget({ target: 'zynq', model, board: 'pynq-z2', out: b });
+    expect(folderBytes(b)).toEqual(folderBytes(a));
+  }, SLOW);
+
+  it('refuses bad input with a clear message, a non-zero exit and no output folder', () => {
+    const cases: [string[], RegExp][] = [
+      [['--board', 'zybo'], /--board zybo: --target zynq knows pynq-z2, zedboard, zcu104/],
+      [['--baud', '115200'], /--baud sets the UART link speed/],
+    ];
+    for (const [args, message] of cases) {
+      const out = join(work, 'refused');
+      const r = runHwgen(work, ['build', '--target', 'zynq', '--model', model, '-o', out, ...args]);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.err).toMatch(message);
+      expect(existsSync(out)).toBe(false);
+    }
+    const file = join(work, 'a-file');
+    writeFileSync(file, 'x');
+    const r = runHwgen(work, ['build', '--target', 'zynq', '--model', model, '-o', file]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/is a file, not a folder/);
+    expect(readFileSync(file, 'utf8')).toBe('x');
+  }, SLOW);
+
+  it('refuses a config that does not fit the part and names the largest PE count that fits', async () => {
+    // 40 Ki words of sparse matrix per PE take about 256 RAMB18: two PEs overflow the xc7z020's 280, one fits.
+    const given = readAnyBundle(model);
+    const engine = engineFor(given);
+    const { config } = engine.plan(given, {});
+    const cfgPath = join(work, 'big.json');
+    writeFileSync(cfgPath, JSON.stringify({ ...config, pes: 2, spmatWords: 40960 }));
+    const out = join(work, 'too-big');
+    const r = runHwgen(work, ['build', '--target', 'zynq', '--model', model, '--config', cfgPath, '-o', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/does not fit xc7z020clg400-1 \(PYNQ-Z2 \(Zynq-7020\)\): BRAM18 \d+ of 280/);
+    expect(r.err).toMatch(/the largest build that fits is 1 PE \(--pes 1\)/);
+    expect(existsSync(out)).toBe(false);
+  }, SLOW);
+});
