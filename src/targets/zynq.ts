@@ -3,11 +3,18 @@ import { join } from 'node:path';
 import { HwgenError } from '../errors.js';
 import type { XilinxFamily } from '../gen/synth.js';
 import { banner, renderTemplate } from '../gen/render.js';
+import { DEFAULT_BAUD } from '../protocol/link.js';
 import { shellHash } from '../shell/config.js';
+import { renderShell } from '../shell/rtl.js';
 import { AXI_TOP, renderAxiTop, statusRegisters } from './axi.js';
 import { checkFits } from './fit.js';
 import type { Board, BuildContext, BuildSummary, Target } from './target.js';
+import { clocksPerBit, uartFiles } from './uart.js';
 import { XILINX_PARTS, xilinxResources } from './xilinx.js';
+
+/** The modules of a --uart build: the shell behind the UART link, and the board top around it. */
+const UART_CORE = 'hwgen_uart_core';
+const UART_TOP = 'hwgen_uart_top';
 
 /** The two processing systems, as a block design configures them (Vivado IP names, ports, properties). */
 const PS = {
@@ -62,17 +69,25 @@ export const ZYNQ_BOARDS: Record<string, Board> = {
     title: 'PYNQ-Z2 (Zynq-7020)',
     part: 'xc7z020clg400-1',
     clockHz: FABRIC_CLOCK_HZ,
-    pins: {},
+    // --uart: the 125 MHz oscillator on H16, PMOD JA pins 1 and 2.
+    pins: { clk: 'H16', uart_rx: 'Y18', uart_tx: 'Y19' },
     capacity: XILINX_PARTS.xc7z020,
-    extra: { boardPart: 'tul.com.tw:pynq-z2:part0:1.0', family: 'xc7', ps: 'ps7', boardFiles: "TUL's pynq-z2 board files, from the PYNQ-Z2 product page" },
+    extra: {
+      boardPart: 'tul.com.tw:pynq-z2:part0:1.0', family: 'xc7', ps: 'ps7', boardFiles: "TUL's pynq-z2 board files, from the PYNQ-Z2 product page",
+      oscHz: '125000000', pmod: 'PMOD JA pin 1 (uart_rx) and pin 2 (uart_tx)',
+    },
   },
   zedboard: {
     title: 'ZedBoard (Zynq-7020)',
     part: 'xc7z020clg484-1',
     clockHz: FABRIC_CLOCK_HZ,
-    pins: {},
+    // --uart: the 100 MHz oscillator on Y9, PMOD JA pins 1 and 2.
+    pins: { clk: 'Y9', uart_rx: 'Y11', uart_tx: 'AA11' },
     capacity: XILINX_PARTS.xc7z020,
-    extra: { boardPart: 'digilentinc.com:zedboard:part0:1.1', family: 'xc7', ps: 'ps7', boardFiles: "Digilent's vivado-boards repository" },
+    extra: {
+      boardPart: 'digilentinc.com:zedboard:part0:1.1', family: 'xc7', ps: 'ps7', boardFiles: "Digilent's vivado-boards repository",
+      oscHz: '100000000', pmod: 'PMOD JA pin 1 (uart_rx) and pin 2 (uart_tx)',
+    },
   },
   zcu104: {
     title: 'ZCU104 (Zynq UltraScale+ XCZU7EV)',
@@ -97,8 +112,8 @@ export const zynqTarget: Target = {
   defaultBoard: 'pynq-z2',
   options: ['xsa', 'uart', 'baud'],
   async build(ctx: BuildContext): Promise<BuildSummary> {
-    if (ctx.options.uart) throw new HwgenError('--uart is not built yet for --target zynq; leave it out to build the AXI DMA design', 2);
-    if (ctx.options.baud !== undefined) throw new HwgenError('--baud sets the UART link speed: give it with --uart, or leave it out', 2);
+    if (ctx.options.baud !== undefined && !ctx.options.uart) throw new HwgenError('--baud sets the UART link speed: give it with --uart, or leave it out', 2);
+    if (ctx.options.uart) return buildUart(ctx);
     const board = ctx.board!;
     const family = extra(board, 'family') as XilinxFamily;
     const ps = PS[extra(board, 'ps') as PsKind];
@@ -142,6 +157,87 @@ export const zynqTarget: Target = {
     return { resources, clockHz: FABRIC_CLOCK_HZ, next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl'] };
   },
 };
+
+/** `--uart`: the shell behind a UART on PMOD pins, in the fabric alone (no processing system, no DMA). */
+async function buildUart(ctx: BuildContext): Promise<BuildSummary> {
+  const board = ctx.board!;
+  if (!board.pins.uart_rx || !board.pins.uart_tx || !board.pins.clk || !board.extra?.oscHz) {
+    const able = Object.entries(ZYNQ_BOARDS).filter(([, b]) => b.pins.uart_rx).map(([n]) => n);
+    throw new HwgenError(`--uart: hwgen has no UART pins for ${board.title}; use --board ${able.join(' or --board ')}, or leave --uart out for the AXI DMA build`, 2);
+  }
+  const family = extra(board, 'family') as XilinxFamily;
+  const baud = Number(ctx.options.baud ?? DEFAULT_BAUD);
+  const clksPerBit = clocksPerBit(FABRIC_CLOCK_HZ, baud);
+  const oscHz = Number(extra(board, 'oscHz'));
+  const render = (config: object) => {
+    const hash = shellHash(ctx.engine.configHash(config), ctx.shell);
+    const common = { banner: banner(hash), baud, clksPerBit, clockMHz: FABRIC_CLOCK_HZ / 1e6, oscMHz: oscHz / 1e6 };
+    return new Map([
+      ...renderShell(ctx.engine, config, ctx.shell),
+      ...uartFiles(banner(hash)),
+      [`${UART_CORE}.v`, renderTemplate('targets/zynq/hwgen_uart_core.v.hbs', common)],
+      [`${UART_TOP}.v`, renderTemplate('targets/zynq/hwgen_uart_top.v.hbs', common)],
+    ]);
+  };
+  ctx.progress.step(`synthesizing with yosys for ${board.part} (${ctx.engine.title}: ${ctx.engine.describe(ctx.config)}, UART)`);
+  // The board top holds a Vivado clocking wizard; yosys measures what sits under it.
+  const resources = await checkFits(ctx, async (_bundle, config) => xilinxResources(withoutTop(render(config)), UART_CORE, family, board.capacity));
+
+  const files = render(ctx.config);
+  const hash = shellHash(ctx.engine.configHash(ctx.config), ctx.shell);
+  mkdirSync(join(ctx.dir, 'rtl'));
+  for (const [name, text] of files) writeFileSync(join(ctx.dir, 'rtl', name), text);
+  const names = [...files.keys()];
+  const pmod = extra(board, 'pmod');
+  writeFileSync(
+    join(ctx.dir, 'build.tcl'),
+    renderTemplate('targets/zynq/build-uart.tcl.hbs', {
+      banner: banner(hash, '#'), boardTitle: board.title, part: board.part, boardPart: extra(board, 'boardPart'), engineTitle: ctx.engine.title,
+      engineDescription: ctx.engine.describe(ctx.config), pmod, baud, rtl: names, headers: names.filter((n) => n.endsWith('.vh')),
+      clockMHz: FABRIC_CLOCK_HZ / 1e6, oscMHz: oscHz / 1e6,
+    }),
+  );
+  writeFileSync(
+    join(ctx.dir, 'hwgen.xdc'),
+    renderTemplate('targets/zynq/hwgen-uart.xdc.hbs', {
+      banner: banner(hash, '#'), boardTitle: board.title, pmod, oscMHz: oscHz / 1e6, oscPeriod: (1e9 / oscHz).toFixed(3),
+      clkPin: board.pins.clk, rxPin: board.pins.uart_rx, txPin: board.pins.uart_tx,
+    }),
+  );
+  const url = `serial:/dev/ttyUSB0${baud === DEFAULT_BAUD ? '' : `?baud=${baud}`}`;
+  writeFileSync(join(ctx.dir, 'README.md'), `# ${board.title}: ${ctx.engine.title} (${ctx.engine.describe(ctx.config)}) behind a UART
+
+Generated by hwgen for ${board.part}. The shell and the engine run at ${FABRIC_CLOCK_HZ / 1e6} MHz from the board's
+${oscHz / 1e6} MHz oscillator (a clocking wizard), in the fabric alone: no processing system is configured. The link is a
+UART at ${baud} baud, 8N1, on ${pmod}.
+
+## Build and load the bitstream
+
+With Vivado (2020.2 or later) on the PATH:
+
+    vivado -mode batch -source build.tcl
+
+It creates the project in \`vivado/\` and writes \`out/hwgen.bit\`; load it over JTAG with Vivado's Hardware Manager.
+
+## Drive it from hwgen
+
+Wire a 3.3 V USB-UART adapter that runs at ${baud} baud (an FT232H or FT2232H does 3 Mbaud): its TX to
+uart_rx, its RX to uart_tx, and ground to the PMOD's ground. Then, with the adapter's device:
+
+    hwgen info --device ${url}
+    hwgen load --device ${url} --model MODEL.hwb
+    hwgen run  --device ${url} --input x.npy
+
+\`rtl/\` holds the Verilog, \`hwgen.xdc\` the pins, \`manifest.json\` every file's SHA-256 with the config and the
+model this was built for.
+`);
+  return { resources, clockHz: FABRIC_CLOCK_HZ, next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl', `hwgen info --device ${url}`] };
+}
+
+/** The design without its board top (which instantiates vendor IP yosys does not know). */
+function withoutTop(files: Map<string, string>): Map<string, string> {
+  return new Map([...files].filter(([name]) => name !== `${UART_TOP}.v`));
+}
 
 /** One AXI4 connection made by Vivado's automation (interconnect, clocks, resets): its -config and the pin it is run on. */
 function axi4(master: string, slave: string, pin: string, newInterconnect: boolean): { config: string; pin: string } {

@@ -170,8 +170,8 @@ stub::cmd set_property {-dict} {-quiet} 1 3 {
     }
     stub::need {[llength $objs] > 0} "set_property: no object"
     foreach o $objs {
-        stub::need {[regexp {^(project|fileset|file|cell|run|port|intfport):} $o]} "set_property: '$o' is not an object"
-        if {[string match cell:* $o]} {
+        stub::need {[regexp {^(project|fileset|file|cell|run|port|intfport|ip):} $o]} "set_property: '$o' is not an object"
+        if {[regexp {^(cell|ip):} $o]} {
             foreach {k v} $d { stub::need {[string match CONFIG.* $k]} "set_property on a cell: $k is not a CONFIG property" }
         }
     }
@@ -279,6 +279,19 @@ stub::cmd wait_on_run {-timeout} {} 1 1 {}
 stub::cmd write_hw_platform {-file} {-fixed -include_bit -force} 0 0 {
     stub::need {[dict exists $opts -file]} "write_hw_platform: no -file"
     close [open [dict get $opts -file] w]
+}
+stub::cmd create_ip {-name -vendor -library -version -module_name -dir} {} 0 0 {
+    foreach o {-name -vendor -library -module_name} { stub::need {[dict exists $opts $o]} "create_ip: no $o" }
+    stub::need {[dict get $opts -name] in {clk_wiz}} "create_ip: the stubs do not know IP [dict get $opts -name]"
+    lappend stub::ips [dict get $opts -module_name]
+}
+stub::cmd get_ips {} {} 1 1 {
+    stub::need {[info exists stub::ips] && [lindex $pos 0] in $stub::ips} "get_ips: no IP [lindex $pos 0]"
+    return ip:[lindex $pos 0]
+}
+stub::cmd generate_target {} {-force} 2 2 {
+    stub::need {[lindex $pos 0] in {all synthesis simulation instantiation_template}} "generate_target: [lindex $pos 0]"
+    stub::need {[string match ip:* [lindex $pos 1]]} "generate_target: '[lindex $pos 1]' is not an IP"
 }
 stub::cmd synth_design {-top -part} {} 0 0 {}
 stub::cmd read_xdc {} {} 1 1 { stub::need {[file isfile [lindex $pos 0]]} "read_xdc: no file [lindex $pos 0]" }
