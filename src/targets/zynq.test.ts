@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,8 @@ import { runHwgen } from '../../test/helpers/cli.js';
 import { folderBytes, runTclStubs, tinyModel } from '../../test/helpers/targets.js';
 import { engineFor } from '../engines/registry.js';
 import { readAnyBundle } from '../model/bundle.js';
+import { DEFAULT_BAUD } from '../protocol/link.js';
+import { lintModel } from '../../sim/verilator.js';
 import { buildTarget } from './build.js';
 import { ZYNQ_BOARDS } from './zynq.js';
 
@@ -44,6 +46,37 @@ describe('hwgen build --target zynq', () => {
       expect(existsSync(join(out, 'out', 'hwgen.xsa'))).toBe(xsa);
     }, SLOW);
   }
+
+  it('--uart: the shell behind a UART on PMOD pins, lint-clean, a Tcl script without processing system', async () => {
+    const out = join(work, 'uart');
+    const res = await buildTarget({ target: 'zynq', model, board: 'zedboard', out, options: { uart: true } });
+    expect(res.resources!.LUT.used).toBeGreaterThan(500);
+    expect(res.next).toContain('hwgen info --device serial:/dev/ttyUSB0');
+    const rtl = new Map(readdirSync(join(out, 'rtl')).map((n) => [n, readFileSync(join(out, 'rtl', n), 'utf8')]));
+    expect(rtl.get('hwgen_uart_core.v')).toContain(`.CLKS_PER_BIT(${Math.round(100e6 / DEFAULT_BAUD)})`);
+    expect(lintModel(rtl, 'hwgen_uart_core').output).toBe('');
+    // The top instantiates the clocking wizard build.tcl makes; lint it against a module of the wizard's ports.
+    const wizard = 'module hwgen_clock (input wire clk_in1, output wire clk_out1, output wire locked);\n    assign clk_out1 = clk_in1;\n    assign locked = 1\'b1;\nendmodule\n';
+    expect(lintModel(new Map([...rtl, ['hwgen_clock.v', wizard]]), 'hwgen_uart_top').output).toBe('');
+    const xdc = readFileSync(join(out, 'hwgen.xdc'), 'utf8');
+    expect(xdc).toMatch(/PACKAGE_PIN Y9 .*get_ports clk\]/);
+    expect(xdc).toMatch(/PACKAGE_PIN Y11 .*get_ports uart_rx\]/);
+    expect(xdc).toMatch(/PACKAGE_PIN AA11 .*get_ports uart_tx\]/);
+    const log = runTclStubs(join(out, 'build.tcl'));
+    expect(log).toContain('create_ip -name clk_wiz -vendor xilinx.com -library ip -module_name hwgen_clock');
+    expect(log).toContain('set_property top hwgen_uart_top fileset:sources_1');
+    expect(log.some((l) => l.includes('create_bd'))).toBe(false);
+    expect(existsSync(join(out, 'out', 'hwgen.bit'))).toBe(true);
+
+    for (const [options, board, message] of [
+      [{ uart: true }, 'zcu104', /--uart: hwgen has no UART pins for ZCU104 .*; use --board pynq-z2 or --board zedboard/],
+      [{ uart: true, baud: 7_000_000 }, 'zedboard', /--baud 7000000 is not within 2% of what the 100\.000 MHz clock makes/],
+    ] as const) {
+      const o = join(work, 'uart-refused');
+      await expect(buildTarget({ target: 'zynq', model, board, out: o, options })).rejects.toThrow(message);
+      expect(existsSync(o)).toBe(false);
+    }
+  }, SLOW);
 
   it('gives byte-identical folders for the same inputs', async () => {
     const a = join(work, 'same-a');
