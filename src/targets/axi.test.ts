@@ -185,6 +185,9 @@ function pack(cmds: Command[], max: number): Command[][] {
   return out;
 }
 
+// yosys and Verilator take minutes on a busy machine.
+const SLOW = 600_000;
+
 const SHELL = validateShellConfig({ maxPayloadWords: 128, idleTimeoutCycles: 2000, clockHz: 100_000_000 }, 'test');
 
 function smallEie() {
@@ -211,7 +214,7 @@ describe('the AXI-Stream adapter', () => {
     expect(syn.latches).toBe(0);
     expect(syn.luts).toBeGreaterThan(10);
     expect(syn.luts).toBeLessThan(120);
-  });
+  }, SLOW);
 
   it('carries real link frames through 32-bit beats both ways: ragged TKEEP, TLAST inside frames, back-to-back frames, the golden outputs', () => {
     const c = smallEie();
@@ -249,5 +252,5 @@ describe('the AXI-Stream adapter', () => {
     });
     // A frame's bytes start with the magic word on the stream too.
     expect(encodeFrame({ type: 1, seq: 0, payload: new Uint32Array(0) })[0]).toBe(FRAME_MAGIC & 0xff);
-  });
+  }, SLOW);
 });
