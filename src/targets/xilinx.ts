@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HwgenError } from '../errors.js';
 import { synthXilinx, type XilinxFamily } from '../gen/synth.js';
 import { requireTools } from '../tools.js';
 import { cacheDir, ensureCacheDir } from '../../sim/cache.js';
@@ -58,6 +59,8 @@ export function xilinxCounts(files: Map<string, string>, top: string, family: Xi
  */
 export function xilinxResources(files: Map<string, string>, top: string, family: XilinxFamily, capacity: Board['capacity']): Resources {
   const r = xilinxCounts(files, top, family);
+  // Generated RTL never means a latch: one is a generator bug, not something to send to Vivado.
+  if (r.latches) throw new HwgenError(`yosys found ${r.latches} latch${r.latches > 1 ? 'es' : ''} in ${top}: the generated RTL is wrong; please report it`);
   return {
     LUT: { used: r.luts, available: capacity.LUT },
     FF: { used: r.ffs, available: capacity.FF },

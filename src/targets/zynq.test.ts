@@ -71,6 +71,7 @@ describe('hwgen build --target zynq', () => {
     for (const [options, board, message] of [
       [{ uart: true }, 'zcu104', /--uart: hwgen has no UART pins for ZCU104 .*; use --board pynq-z2 or --board zedboard/],
       [{ uart: true, baud: 7_000_000 }, 'zedboard', /--baud 7000000 is not within 2% of what the 100\.000 MHz clock makes/],
+      [{ uart: true, xsa: true }, 'pynq-z2', /--xsa describes the processing system of the DMA build; the --uart build has none/],
     ] as const) {
       const o = join(work, 'uart-refused');
       await expect(buildTarget({ target: 'zynq', model, board, out: o, options })).rejects.toThrow(message);

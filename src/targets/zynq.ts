@@ -113,6 +113,7 @@ export const zynqTarget: Target = {
   options: ['xsa', 'uart', 'baud'],
   async build(ctx: BuildContext): Promise<BuildSummary> {
     if (ctx.options.baud !== undefined && !ctx.options.uart) throw new HwgenError('--baud sets the UART link speed: give it with --uart, or leave it out', 2);
+    if (ctx.options.xsa && ctx.options.uart) throw new HwgenError('--xsa describes the processing system of the DMA build; the --uart build has none: leave one of them out', 2);
     if (ctx.options.uart) return buildUart(ctx);
     const board = ctx.board!;
     const family = extra(board, 'family') as XilinxFamily;
