@@ -113,17 +113,20 @@ function throughput(args: string[]): void {
   const test = loadTestSet(FASHION_MNIST_DIR);
   const xs = Array.from({ length: images }, (_, n) => engine.quantizeInput(bundle, test.images.subarray(n * test.pixels, (n + 1) * test.pixels)));
   console.log(`\nthroughput: the default ${bundle.meta.source ?? 'model'} (EIE), ${images} Fashion-MNIST test images under Verilator; at ${XILINX_CLOCK_HZ / 1e6} MHz (zynq, pcie)`);
-  console.log(' PEs  cycles/image  images/s (compute)  link bytes/image  images/s (compute + link at 1 byte/clock)');
+  // The shell takes a request byte per clock and sends a reply word in 6 clocks (docs/shell.md, Timing); one
+  // inference is a request frame, the run, a reply frame, one after another.
+  console.log(' PEs  cycles/image  images/s (compute)  request B  reply B  link clocks  images/s (compute + link)');
   for (const pes of [1, 4, 16, 64]) {
     const res = simulate(bundle, xs, { pes });
     if (!res.golden.match) throw new Error(`${pes} PEs: the RTL disagrees with the golden model`);
     const cycles = res.cycles.reduce((a, b) => a + b, 0) / images;
     const cmds = [...engine.inputCommands(res.bundle, xs[0], res.config), runCommand(res.bundle.layers.length), ...engine.readCommands(res.bundle, res.config)];
     const request = 4 * (cmds.reduce((s, c) => s + c.words.length, 0) + FRAME_OVERHEAD_WORDS);
-    const reply = 4 * (cmds.reduce((s, c) => s + 1 + c.respWords, 0) + FRAME_OVERHEAD_WORDS);
+    const replyWords = cmds.reduce((s, c) => s + 1 + c.respWords, 0) + FRAME_OVERHEAD_WORDS;
+    const link = request + 6 * replyWords;
     console.log(
-      `${String(pes).padStart(4)}  ${cycles.toFixed(0).padStart(12)}  ${(XILINX_CLOCK_HZ / cycles).toFixed(0).padStart(18)}  ${String(request + reply).padStart(16)}  ` +
-        `${(XILINX_CLOCK_HZ / (cycles + request + reply)).toFixed(0).padStart(10)}`,
+      `${String(pes).padStart(4)}  ${cycles.toFixed(0).padStart(12)}  ${(XILINX_CLOCK_HZ / cycles).toFixed(0).padStart(18)}  ${String(request).padStart(9)}  ` +
+        `${String(4 * replyWords).padStart(7)}  ${String(link).padStart(11)}  ${(XILINX_CLOCK_HZ / (cycles + link)).toFixed(0).padStart(9)}`,
     );
   }
 }
