@@ -14,7 +14,7 @@ export function statusRegisters(engine: AnyEngine, config: object, shell: ShellC
   const word = (name: (typeof IDENTITY_FIELDS)[number]) => `32'h${id[IDENTITY_FIELDS.indexOf(name)].toString(16).padStart(8, '0')}`;
   const regs = [
     { what: 'the link magic "HWLK": an hwgen build is there', expr: `32'h${FRAME_MAGIC.toString(16).padStart(8, '0')}` },
-    { what: 'the hwgen version (major << 16 | minor << 8 | patch), as IDENTIFY tells it', expr: word('hwgenVersion') },
+    { what: 'the hwgen version, as IDENTIFY tells it: major in bits 23:16, minor in 15:8, patch in 7:0', expr: word('hwgenVersion') },
     { what: "the engine's config hash, as IDENTIFY tells it", expr: word('configHash') },
     { what: 'bit 0 idle (no frame, command or reply in progress), bit 1 busy (its opposite)', expr: "{30'd0, !idle, idle}" },
   ];
