@@ -8,6 +8,7 @@ import { benchEie } from './eie.js';
 import { benchEieResources } from './eie-resources.js';
 import { benchReport } from './report.js';
 import { benchFashionMnist } from './fashion-mnist.js';
+import { benchHost } from './host.js';
 import { benchTargets } from './targets.js';
 
 const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
@@ -17,6 +18,7 @@ const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   'eie-resources': benchEieResources,
   report: benchReport,
   'fashion-mnist': benchFashionMnist,
+  host: benchHost,
   targets: benchTargets,
 };
 

@@ -14,14 +14,15 @@ export function randomCommands(
   const words: number[] = [];
   const ops: number[] = [];
   for (let n = 0; n < 60; n++) {
-    const op = r() < 0.05 ? randInt(r, 5, 255) : [OP.NOP, OP.WRITE, OP.READ, OP.RUN, OP.STATS][randInt(r, 0, 4)];
+    const known = Object.values(OP);
+    const op = r() < 0.05 ? randInt(r, Math.max(...known) + 1, 255) : known[randInt(r, 0, known.length - 1)];
     const layers = op === OP.RUN ? opts.runCount() : 0;
     if (layers === undefined) continue;
     const mem = r() < 0.8 ? opts.mems[randInt(r, 0, opts.mems.length - 1)] : randInt(r, 0, 255);
     const count = op === OP.RUN ? layers : randInt(r, 0, opts.maxCount);
     ops.push(op);
     words.push(header(op, mem, count));
-    if (op === OP.WRITE || op === OP.READ) {
+    if (op === OP.WRITE || op === OP.READ || op === OP.CHECKSUM) {
       words.push(addressWord(r() < 0.1 ? ALL_PES : randInt(r, 0, 5), r() < 0.2 ? randInt(r, 0, 0xffffff) : randInt(r, 0, 64)));
     }
     if (op === OP.WRITE) for (let k = 0; k < count * opts.itemWords(mem); k++) words.push(Math.floor(r() * 2 ** 32));
