@@ -134,7 +134,8 @@ export class Device {
   /**
    * Proves the board holds `given`: the board computes a CRC-32 of every memory a load writes, each PE's copy
    * (CHECKSUM, in hardware: nothing is read back over the link), and each is compared with the bundle's. Resolves
-   * with one check per memory and copy when all match; otherwise rejects with a VerifyError naming them.
+   * with one check per memory and copy when all match (the bundle then counts as loaded: run may use it, as on a
+   * board loaded by an earlier process); otherwise rejects with a VerifyError naming them.
    */
   async verify(given: AnyBundle): Promise<MemoryCheck[]> {
     const { bundle, config, engine } = await this.planFor(given);
@@ -156,12 +157,13 @@ export class Device {
     });
     const all = [...checks.values()];
     if (all.some((c) => !c.ok)) throw new VerifyError(all);
+    this.loaded = { bundle, engine, config };
     return all;
   }
 
   /** One inference on the loaded bundle: `input` in the engine's integers (Engine.quantizeInput). */
   async run(input: Int32Array): Promise<RunResult> {
-    if (!this.loaded) throw new HwgenError('no bundle is loaded on the board by this driver: load one first');
+    if (!this.loaded) throw new HwgenError('no bundle is loaded on the board by this driver: load one first (or verify that the board holds it)');
     const { bundle, engine, config } = this.loaded;
     const length = engine.input(bundle).length;
     if (input.length !== length) throw new HwgenError(`the input has ${input.length} values; the first layer takes ${length}`);

@@ -2,6 +2,7 @@
  * hwgen info / load / run as a user runs them: a separate process, a board built by `hwgen build --target sim`,
  * real files in and out, every output compared here with the golden model.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +101,34 @@ describe('hwgen info / load / run on a simulated board', () => {
     refused(['run', '--device', 'sim:board', '--model', 'm.hwb', '--input', 'x.npy', '-o', 'x.npy'], 2, /--output x\.npy is --input x\.npy/);
     expect(existsSync(at('y39.npy'))).toBe(false);
   });
+});
+
+describe('a board that keeps its memories between processes (a serial link to a running model)', () => {
+  it('run finds by checksum that the board holds the model and sends nothing but the inputs; a board holding another does get it', async () => {
+    expect(spawnSync('socat', ['-V']).status, "socat is missing: install Debian's 'socat' package").toBe(0);
+    const tty = at('tty');
+    // ignoreeof: the model lives on when one hwgen process closes the port, as a board does.
+    const socat = spawn('socat', [`pty,raw,echo=0,link=${tty},ignoreeof`, `EXEC:${at('board/model')} +verilator+rand+reset+2`], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(tty); i++) await new Promise((r) => setTimeout(r, 20));
+      const device = `serial:${tty}`;
+      const first = hwgen('run', '--device', device, '--model', 'm.hwb', '--input', 'x.npy', '--json');
+      expect(first.code).toBe(0);
+      expect(JSON.parse(first.out).load.verifiedMemories).toBeGreaterThan(0);
+      const again = hwgen('run', '--device', device, '--model', 'm.hwb', '--input', 'x.npy', '--json');
+      expect(again.code).toBe(0);
+      const r = JSON.parse(again.out);
+      expect([r.load, r.golden.match]).toEqual([null, true]);
+      expect(hwgen('run', '--device', device, '--model', 'm.hwb', '--input', 'x.npy').out).toMatch(/the board already holds m\.hwb .*not loaded again/);
+      // Another bundle for the same build: its checksums differ, so it is loaded.
+      writeFileSync(at('m2.hwb'), encodeBundle(net(4, 24, 40)));
+      const other = hwgen('run', '--device', device, '--model', 'm2.hwb', '--input', 'x.npy', '--json');
+      expect(other.code).toBe(0);
+      expect(JSON.parse(other.out).load.model).toBe('m2.hwb');
+    } finally {
+      socat.kill();
+    }
+  }, 300_000);
 });
 
 describe('hwgen run with the default model on Fashion-MNIST files', () => {

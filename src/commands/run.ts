@@ -1,5 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { boardBundle, runChecked } from '../../host/batch.js';
+import { VerifyError, type Device } from '../../host/device.js';
 import { checkOutputs, writeFileAtomic } from '../atomic.js';
 import { engineFor } from '../engines/registry.js';
 import { HwgenError } from '../errors.js';
@@ -61,8 +62,8 @@ export const runCommand: CommandModule<object, Args> = {
       chosen ??= modelFor(undefined, info.engine);
       prepared ??= prepare(chosen.bundle, argv);
       const { xs, labels, clipped } = prepared;
-      // A fresh driver cannot tell what the board holds without reading it back, so it loads.
-      const load = await loadWithProgress(dev, chosen.bundle, chosen.path, argv.json, signal);
+      // The board's checksums tell whether it already holds this model: then nothing is sent again.
+      const load = (await holds(dev, chosen.bundle)) ? undefined : await loadWithProgress(dev, chosen.bundle, chosen.path, argv.json, signal);
       const { engine, bundle } = await boardBundle(dev, chosen.bundle);
       const before = snapshot(dev.linkStats);
       const bar = progressBar(argv.json, 'running', 'inputs');
@@ -77,11 +78,11 @@ export const runCommand: CommandModule<object, Args> = {
       const right = labels ? res.outputs.filter((y, n) => argmax(y) === labels[n]).length : undefined;
       const accuracy = right === undefined ? undefined : right / xs.length;
       if (argv.json) {
-        const out = { device: argv.device, engine: engine.title, configHash: info.configHash, load, inferences: xs.length, cyclesPerInference: meanCycles, golden: res.golden, accuracy, saturations: res.saturations, link };
+        const out = { device: argv.device, engine: engine.title, configHash: info.configHash, load: load ?? null, inferences: xs.length, cyclesPerInference: meanCycles, golden: res.golden, accuracy, saturations: res.saturations, link };
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else {
         const lines = [
-          loadText(load).trimEnd(),
+          load ? loadText(load).trimEnd() : `the board already holds ${chosen.path} (every memory's checksum equals the bundle's): not loaded again`,
           `ran ${xs.length} input(s) in ${res.seconds.toFixed(2)} s (${(xs.length / res.seconds).toFixed(0)} per second): ${res.golden.match ? 'every output equals the golden model' : 'MISMATCH with the golden model'}`,
           `  board: ${meanCycles.toFixed(0)} cycles per inference on average (${((meanCycles / info.clockHz) * 1e6).toFixed(1)} µs at ${(info.clockHz / 1e6).toFixed(0)} MHz)`,
           ...(accuracy === undefined ? [] : [`  top-1 accuracy ${(accuracy * 100).toFixed(2)}% (${right} of ${xs.length} labels)`]),
@@ -97,3 +98,14 @@ export const runCommand: CommandModule<object, Args> = {
     });
   },
 };
+
+/** Whether the board holds the bundle already: every memory it loads reads back with the bundle's checksum. */
+async function holds(dev: Device, bundle: AnyBundle): Promise<boolean> {
+  try {
+    await dev.verify(bundle);
+    return true;
+  } catch (e) {
+    if (e instanceof VerifyError) return false;
+    throw e;
+  }
+}

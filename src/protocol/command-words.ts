@@ -87,8 +87,11 @@ export function splitResponses(cmds: Command[], resp: Uint32Array, where: string
     if (at >= resp.length) throw new HwgenError(`${where}: the engine answered ${i} of ${cmds.length} commands, then stopped`);
     const st = parseStatus(resp[at]);
     if (st.op !== cmd.op || st.status !== STATUS.OK || st.count !== cmd.respWords) {
+      const name = (table: Record<string, number>, v: number) => Object.keys(table).find((k) => table[k] === v) ?? `0x${v.toString(16)}`;
+      // An engine that does not know an opcode was built before that command existed.
+      const hint = st.status === STATUS.BAD_OPCODE ? `: the build does not know ${name(OP, cmd.op)}; rebuild it with this hwgen` : '';
       throw new HwgenError(
-        `${where}: command ${i} (op ${cmd.op}) got status word 0x${resp[at].toString(16)} (op ${st.op}, status ${st.status}, ${st.count} words)`,
+        `${where}: command ${i} (${name(OP, cmd.op)}) got status word 0x${resp[at].toString(16)} (op ${name(OP, st.op)}, status ${name(STATUS, st.status)}, ${st.count} words)${hint}`,
       );
     }
     out.push(resp.subarray(at + 1, at + 1 + st.count));
