@@ -3,13 +3,14 @@
  * layer bench/compress times stage by stage) as one process, against the usual Python baseline on the same
  * file as one process: numpy magnitude pruning to the same density, then scipy's kmeans2 (20 iterations, 15
  * centroids, linear initialization as Deep Compression's) over the kept weights. Both are timed from process
- * start to exit, alternately, and the median of each is compared. hwgen also encodes CSC for 64 PEs,
+ * start to exit, alternately, and the median of each is compared: wall-clock time, and on Linux the CPU time
+ * each process used (the fairer figure on a machine that others share: it leaves out the time spent waiting). hwgen also encodes CSC for 64 PEs,
  * Huffman-codes, writes the bundle and checks it against the float network; the baseline does none of that.
  * Usage: npm run bench -- compress-vs-numpy [--rows 4096] [--cols 9216] [--repeat 3]
  * Needs a Python 3 with numpy and scipy (Debian: python3-numpy python3-scipy), or $HWGEN_PYTHON pointing at one.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeNpy } from '../src/model/npy.js';
@@ -54,33 +55,63 @@ export function benchCompressVsNumpy(args: string[]): void {
   try {
     const input = join(dir, 'fc6.npy');
     writeFileSync(input, encodeNpy({ dtype: 'f4', shape: [rows, cols], data: gaussianWeights(rows, cols) }));
-    const hw: number[] = [];
-    const py: number[] = [];
+    const hw: Timing[] = [];
+    const py: Timing[] = [];
     let stages: Record<string, number> = {};
     for (let r = 0; r < repeat; r++) {
-      hw.push(timed(process.execPath, [hwgen, 'compress', input, '-o', join(dir, 'fc6.hwb'), '--density', String(DENSITY), '--bits', String(BITS), '--pes', String(PES)]).seconds);
+      hw.push(timed(process.execPath, [hwgen, 'compress', input, '-o', join(dir, 'fc6.hwb'), '--density', String(DENSITY), '--bits', String(BITS), '--pes', String(PES)]));
       const p = timed(python, ['-c', BASELINE, input, String(DENSITY), String(2 ** BITS - 1), String(KMEANS_ITERATIONS)]);
-      py.push(p.seconds);
+      py.push(p);
       stages = JSON.parse(p.stdout) as Record<string, number>;
     }
-    const h = median(hw);
-    const n = median(py);
     console.log(`bench/compress-vs-numpy: one ${cols} inputs x ${rows} outputs float32 layer, density ${DENSITY}, ${2 ** BITS - 1} centroids; median of ${repeat}, each a whole process`);
-    console.log(`  hwgen compress (${compiled ? 'compiled dist/' : 'TypeScript sources through tsx'}, ${PES} PEs, Huffman, bundle written, float check)  ${h.toFixed(2)} s   [${hw.map((x) => x.toFixed(2)).join(', ')}]`);
-    console.log(`  numpy prune + scipy kmeans2 (${KMEANS_ITERATIONS} iterations), ${python}  ${n.toFixed(2)} s   [${py.map((x) => x.toFixed(2)).join(', ')}]`);
-    console.log(`    last baseline run: ${Object.entries(stages).filter(([k]) => k !== 'kept').map(([k, s]) => `${k} ${s.toFixed(2)} s`).join(', ')}`);
-    console.log(`  hwgen / baseline: ${(h / n).toFixed(2)}x the time${h <= n ? '' : ' (slower)'}`);
+    const line = (what: string, ts: Timing[], pick: (t: Timing) => number | undefined) => {
+      const xs = ts.map(pick).filter((x): x is number => x !== undefined);
+      return `  ${what.padEnd(12)} hwgen ${median(xs).toFixed(2)} s [${xs.map((x) => x.toFixed(2)).join(', ')}]`;
+    };
+    console.log(`  hwgen compress: ${compiled ? 'the compiled dist/' : 'the TypeScript sources through tsx (npm run build first for the compiled CLI)'}; ${PES} PEs, Huffman, bundle written, float check`);
+    console.log(`  baseline: numpy prune + scipy kmeans2 (${KMEANS_ITERATIONS} iterations) in ${python}; last run: ${Object.entries(stages).filter(([k]) => k !== 'kept').map(([k, s]) => `${k} ${s.toFixed(2)} s`).join(', ')} (wall)`);
+    for (const [what, pick] of [['wall clock', (t: Timing) => t.seconds], ['CPU', (t: Timing) => t.cpu]] as const) {
+      if (hw.some((t) => pick(t) === undefined)) continue;
+      const h = median(hw.map((t) => pick(t)!));
+      const n = median(py.map((t) => pick(t)!));
+      console.log(`${line(what, hw, pick)}   baseline ${n.toFixed(2)} s [${py.map((t) => pick(t)!.toFixed(2)).join(', ')}]   hwgen / baseline ${(h / n).toFixed(2)}x${h <= n ? '' : ' (slower)'}`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function timed(cmd: string, argv: string[]): { seconds: number; stdout: string } {
+interface Timing {
+  seconds: number;
+  /** User + system CPU seconds of the process and what it waited for; undefined without /proc. */
+  cpu?: number;
+  stdout: string;
+}
+
+function timed(cmd: string, argv: string[]): Timing {
+  const c0 = childCpu();
   const t0 = performance.now();
   const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const seconds = (performance.now() - t0) / 1000;
+  const c1 = childCpu();
   if (r.status !== 0) throw new Error(`${cmd} ${argv[0]} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr}`);
-  return { seconds, stdout: r.stdout };
+  return { seconds, cpu: c0 === undefined || c1 === undefined ? undefined : c1 - c0, stdout: r.stdout };
+}
+
+/**
+ * CPU seconds of this process's finished children (cutime + cstime of /proc/self/stat, in the kernel's USER_HZ
+ * ticks, 100 a second on Linux); undefined where there is no /proc.
+ */
+function childCpu(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // fields after the command name, which is in parentheses and may hold spaces: cutime and cstime are 16 and 17
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 function median(xs: number[]): number {
