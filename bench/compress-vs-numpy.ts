@@ -48,6 +48,7 @@ export function benchCompressVsNumpy(args: string[]): void {
   const rows = argValue(args, '--rows', 4096);
   const cols = argValue(args, '--cols', 9216);
   const repeat = argValue(args, '--repeat', 3);
+  if (![rows, cols, repeat].every((x) => Number.isInteger(x) && x > 0)) throw new Error('--rows, --cols and --repeat take positive integers');
   const python = findPython();
   const hwgen = join(PACKAGE_ROOT, 'bin', 'hwgen.js');
   const compiled = existsSync(join(PACKAGE_ROOT, 'dist', 'src', 'cli.js'));
@@ -65,17 +66,15 @@ export function benchCompressVsNumpy(args: string[]): void {
       stages = JSON.parse(p.stdout) as Record<string, number>;
     }
     console.log(`bench/compress-vs-numpy: one ${cols} inputs x ${rows} outputs float32 layer, density ${DENSITY}, ${2 ** BITS - 1} centroids; median of ${repeat}, each a whole process`);
-    const line = (what: string, ts: Timing[], pick: (t: Timing) => number | undefined) => {
-      const xs = ts.map(pick).filter((x): x is number => x !== undefined);
-      return `  ${what.padEnd(12)} hwgen ${median(xs).toFixed(2)} s [${xs.map((x) => x.toFixed(2)).join(', ')}]`;
-    };
     console.log(`  hwgen compress: ${compiled ? 'the compiled dist/' : 'the TypeScript sources through tsx (npm run build first for the compiled CLI)'}; ${PES} PEs, Huffman, bundle written, float check`);
     console.log(`  baseline: numpy prune + scipy kmeans2 (${KMEANS_ITERATIONS} iterations) in ${python}; last run: ${Object.entries(stages).filter(([k]) => k !== 'kept').map(([k, s]) => `${k} ${s.toFixed(2)} s`).join(', ')} (wall)`);
+    const runs = (xs: number[]) => `${median(xs).toFixed(2)} s [${xs.map((x) => x.toFixed(2)).join(', ')}]`;
     for (const [what, pick] of [['wall clock', (t: Timing) => t.seconds], ['CPU', (t: Timing) => t.cpu]] as const) {
-      if (hw.some((t) => pick(t) === undefined)) continue;
-      const h = median(hw.map((t) => pick(t)!));
-      const n = median(py.map((t) => pick(t)!));
-      console.log(`${line(what, hw, pick)}   baseline ${n.toFixed(2)} s [${py.map((t) => pick(t)!.toFixed(2)).join(', ')}]   hwgen / baseline ${(h / n).toFixed(2)}x${h <= n ? '' : ' (slower)'}`);
+      const h = hw.map(pick);
+      const n = py.map(pick);
+      if (!h.every((x) => x !== undefined) || !n.every((x) => x !== undefined)) continue;
+      const ratio = median(h as number[]) / median(n as number[]);
+      console.log(`  ${what.padEnd(10)}  hwgen ${runs(h as number[])}   baseline ${runs(n as number[])}   hwgen / baseline ${ratio.toFixed(2)}x${ratio <= 1 ? '' : ' (slower)'}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
