@@ -15,7 +15,7 @@ import { simulate } from '../host/simulate.js';
 import { argValue } from './args.js';
 
 /** name, inputs, outputs, weight density, activation density (EIE Table III). */
-const LAYERS: [string, number, number, number, number][] = [
+export const LAYERS: [string, number, number, number, number][] = [
   ['Alex-6', 9216, 4096, 0.09, 0.351],
   ['Alex-7', 4096, 4096, 0.09, 0.353],
   ['Alex-8', 4096, 1000, 0.25, 0.375],
@@ -39,7 +39,7 @@ function lcg(seed: number): () => number {
 }
 
 /** A random layer at the given weight density: positions by geometric skips, so cost follows the non-zeros. */
-function randomLayer(name: string, cols: number, rows: number, density: number, pes: number, seed: number): EieLayer {
+export function randomLayer(name: string, cols: number, rows: number, density: number, pes: number, seed: number): EieLayer {
   const r = lcg(seed);
   const size = rows * cols;
   const kept: number[] = [];
@@ -58,7 +58,7 @@ function input(cols: number, density: number, seed: number): Int32Array {
   return Int32Array.from({ length: cols }, () => (r() < density ? (r() < 0.5 ? -1 : 1) * (1 + Math.floor(r() * 200)) : 0));
 }
 
-function oneLayer(layer: EieLayer, pes: number): Bundle {
+export function oneLayer(layer: EieLayer, pes: number): Bundle {
   return { engine: 'eie', numeric: DEFAULT_NUMERIC, sparse: { pes, vBits: 4, zBits: 4 }, layers: [layer], meta: {} };
 }
 
@@ -78,7 +78,7 @@ function work(layer: EieLayer, x: Int32Array) {
   return { total: per.reduce((a, b) => a + b, 0), busiest: Math.max(...per), padding: padding / Math.max(1, entries - padding) };
 }
 
-function configFor(bundles: Bundle[], pes: number, fifoDepth: number): EieConfig {
+export function configFor(bundles: Bundle[], pes: number, fifoDepth: number): EieConfig {
   const needs = bundles.map(bundleNeeds);
   const max = (f: (n: (typeof needs)[number]) => number) => pow2AtLeast(Math.max(...needs.map(f)));
   return validateConfig(

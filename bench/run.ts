@@ -9,6 +9,8 @@ import { benchEie } from './eie.js';
 import { benchEieResources } from './eie-resources.js';
 import { benchReport } from './report.js';
 import { benchFashionMnist } from './fashion-mnist.js';
+import { benchHost } from './host.js';
+import { benchTargets } from './targets.js';
 
 const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   compress: benchCompress,
@@ -18,6 +20,8 @@ const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   'eie-resources': benchEieResources,
   report: benchReport,
   'fashion-mnist': benchFashionMnist,
+  host: benchHost,
+  targets: benchTargets,
 };
 
 const [name, ...args] = process.argv.slice(2);

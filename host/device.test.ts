@@ -8,7 +8,12 @@ import { renderShell, SHELL_TOP } from '../src/shell/rtl.js';
 import { DEFAULT_NUMERIC, type AnyBundle } from '../src/model/types.js';
 import type { ShellConfig } from '../src/shell/config.js';
 import { buildModel } from '../sim/verilator.js';
-import { Device } from './device.js';
+import { Device, VerifyError } from './device.js';
+import { binarizeModel } from '../src/compress/binarize.js';
+import { gaussian } from '../test/helpers/random.js';
+import { MEM, OP, addressWord, header } from '../src/protocol/command-set.js';
+import type { Command } from '../src/protocol/command-words.js';
+import type { FloatLayer } from '../src/model/types.js';
 import { openTransport } from './open.js';
 import { faulty } from '../test/helpers/link-doubles.js';
 
@@ -33,8 +38,13 @@ describe('the driver on the real shell and engine, over the sim transport', () =
     try {
       const info = await dev.info();
       expect([info.engine, info.configHash, info.maxPayloadWords]).toEqual(['eie', engine.configHash(config), 64]);
+      // nothing loaded yet: the memories hold what they started with
+      await expect(dev.verify(bundle)).rejects.toThrow(VerifyError);
       const load = await dev.load(bundle);
       expect(load.frames).toBeGreaterThan(3);
+      const checks = await dev.verify(bundle);
+      expect(checks.every((c) => c.ok)).toBe(true);
+      expect(checks.map((c) => `${c.mem}${c.pe ?? ''}`).sort()).toEqual(['BIAS0', 'BIAS1', 'CODEBOOK0', 'CODEBOOK1', 'LAYER', 'PTR0', 'PTR1', 'SPMAT0', 'SPMAT1']);
       for (let n = 0; n < 5; n++) {
         const x = engine.quantizeInput(bundle, Array.from(gaussianMatrix(r, 30, 1)));
         const { output, cycles } = await dev.run(x);
@@ -46,7 +56,7 @@ describe('the driver on the real shell and engine, over the sim transport', () =
     }
   });
 
-  it('with 1% of the bytes dropped, flipped or doubled both ways, loads and runs bit-exact over several seeds', async () => {
+  it('with 0.1% and 1% of the bytes dropped, flipped or doubled both ways, loads and runs bit-exact over several seeds', async () => {
     const r = rng(12);
     const layers = [
       { name: 'a', rows: 24, cols: 40, weight: gaussianMatrix(r, 960, 0.3), bias: gaussianMatrix(r, 24, 0.1), relu: true },
@@ -55,14 +65,18 @@ describe('the driver on the real shell and engine, over the sim transport', () =
     const { bundle } = compressModel({ source: 't', layers }, { density: 0.4, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC });
     const engine = engineFor(bundle);
     const url = simDevice(bundle, { maxPayloadWords: 128, idleTimeoutCycles: 4000 });
-    for (const seed of [1, 2, 3]) {
-      const dev = Device.over(faulty(await openTransport(url), seed, 0.01), { timeoutMs: 300, tries: 40 });
+    // 0.1% and 1% of the bytes, each over several seeds.
+    for (const [seed, rate] of [[1, 0.001], [2, 0.001], [3, 0.001], [4, 0.01], [5, 0.01], [6, 0.01]]) {
+      // A short timeout: the model answers in milliseconds, and a lost byte costs one timeout.
+      const dev = Device.over(faulty(await openTransport(url), seed, rate), { timeoutMs: 100, tries: 40 });
       try {
         await dev.load(bundle);
         for (let n = 0; n < 3; n++) {
           const x = engine.quantizeInput(bundle, Array.from(gaussianMatrix(r, 40, 1)));
           expect((await dev.run(x)).output).toEqual(engine.forward(bundle, x)[1]);
         }
+        expect((await dev.verify(bundle)).every((c) => c.ok)).toBe(true);
+        // A few kilobytes each way meet a fault at 0.1% too: the retries show the faults were there.
         expect(dev.linkStats.retries).toBeGreaterThan(0);
       } finally {
         await dev.close();
@@ -115,6 +129,76 @@ describe('the driver on the real shell and engine, over the sim transport', () =
       await expect(dev.load(big)).rejects.toThrow(/does not fit the hardware/);
       expect(dev.linkStats.bytesSent).toBe(sent);
       await expect(dev.run(new Int32Array(8))).rejects.toThrow(/no bundle is loaded/);
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('verify names the memory and PE a raw write changed, agrees while runs share the link, and passes again after a load', async () => {
+    const r = rng(11);
+    const layers = [
+      { name: 'a', rows: 20, cols: 30, weight: gaussianMatrix(r, 600, 0.3), bias: gaussianMatrix(r, 20, 0.1), relu: true },
+      { name: 'b', rows: 7, cols: 20, weight: gaussianMatrix(r, 140, 0.3), relu: false },
+    ];
+    // the first test's bundle and shell: the same model from the cache
+    const { bundle } = compressModel({ source: 't', layers }, { density: 0.4, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC });
+    const engine = engineFor(bundle);
+    const dev = await Device.open(simDevice(bundle, { maxPayloadWords: 64 }));
+    try {
+      await dev.load(bundle);
+      // runs and a verify at once: the board takes one COMMAND at a time, and neither disturbs the other
+      const xs = Array.from({ length: 3 }, () => engine.quantizeInput(bundle, Array.from(gaussianMatrix(r, 30, 1))));
+      const [runs, checks] = await Promise.all([dev.runBatch(xs), dev.verify(bundle)]);
+      expect(runs.map((y) => Array.from(y.output))).toEqual(xs.map((x) => Array.from(engine.forward(bundle, x)[1])));
+      expect(checks.every((c) => c.ok)).toBe(true);
+      // one bit of PE 1's sparse matrix, SRAM word 3
+      const spmat = engine.memories(engine.plan(bundle, {}).config).memories.find((m) => m.mem === 'SPMAT')!;
+      const itemWords = Math.ceil(spmat.read!.bits / 32);
+      const [item] = await dev.commands([{ op: OP.READ, respWords: itemWords, words: [header(OP.READ, MEM.SPMAT, 1), addressWord(1, 3)] }]);
+      const poke: Command = { op: OP.WRITE, respWords: 0, words: [header(OP.WRITE, MEM.SPMAT, 1), addressWord(1, 3), (item[0] ^ 0x10) >>> 0, ...item.subarray(1)] };
+      await dev.commands([poke]);
+      const err = await dev.verify(bundle).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VerifyError);
+      expect((err as VerifyError).message).toMatch(/the board's SPMAT of PE 1 differs from the bundle \(SPMAT of PE 1 at addresses 0\.\.\d+: checksum 0x[0-9a-f]{8}, the bundle's 0x[0-9a-f]{8}\): load the bundle again/);
+      expect((err as VerifyError).checks.filter((c) => !c.ok).map((c) => [c.mem, c.pe])).toEqual([['SPMAT', 1]]);
+      await dev.load(bundle);
+      expect((await dev.verify(bundle)).every((c) => c.ok)).toBe(true);
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('XNOR units: verify passes after a load, and names a PE copy or the one layer table when one word differs', async () => {
+    // shell-sim's XNOR case (src/shell/shell-sim.test.ts): the same bundle, config and shell, so the same model
+    const r = rng(12);
+    const sizes = [40, 24, 10];
+    const layers: FloatLayer[] = sizes.slice(1).map((rows, l) => ({
+      name: `fc${l}`, rows, cols: sizes[l], weight: gaussianMatrix(r, rows * sizes[l], 0.4), bias: gaussianMatrix(r, rows, 0.4), relu: l === 0,
+      bn: {
+        gamma: Float64Array.from({ length: rows }, () => 0.5 + r()), beta: Float64Array.from({ length: rows }, () => gaussian(r)),
+        mean: Float64Array.from({ length: rows }, () => gaussian(r)), variance: Float64Array.from({ length: rows }, () => 0.5 + r()), eps: 1e-5,
+      },
+    }));
+    const bundle = binarizeModel({ source: 't', layers }, { numeric: { actBits: 8, actFrac: 4, weightBits: 16, accBits: 32 }, firstInput: 'fixed', lastOutput: 'scores' });
+    const engine = engineFor(bundle);
+    const derived = engine.plan(bundle, {}).config;
+    const config = engine.validateConfig({ ...derived, maxLayers: 4 }, 'test config');
+    const model = buildModel({ files: renderShell(engine, config, { maxPayloadWords: 512, idleTimeoutCycles: 300, clockHz: 12_000_000 }), top: SHELL_TOP, stream: 'bytes' });
+    const dev = await Device.open(`sim:${dirname(model.binary)}`);
+    try {
+      await dev.load(bundle);
+      const checks = await dev.verify(bundle);
+      expect(checks.every((c) => c.ok)).toBe(true);
+      expect(new Set(checks.map((c) => c.mem))).toEqual(new Set(['LAYER', 'XWEIGHT', 'XPARAM', 'XALPHA']));
+      const x = engine.quantizeInput(bundle, Array.from({ length: 40 }, () => gaussian(r)));
+      expect((await dev.run(x)).output).toEqual(engine.forward(bundle, x).at(-1));
+      for (const [mem, pe, name] of [[MEM.XALPHA, 1, 'XALPHA of PE 1'], [MEM.LAYER, 0, 'LAYER']] as const) {
+        const [[word]] = await dev.commands([{ op: OP.READ, respWords: 1, words: [header(OP.READ, mem, 1), addressWord(pe, 2)] }]);
+        await dev.commands([{ op: OP.WRITE, respWords: 0, words: [header(OP.WRITE, mem, 1), addressWord(pe, 2), (word ^ 1) >>> 0] }]);
+        await expect(dev.verify(bundle)).rejects.toThrow(new RegExp(`the board's ${name} differs from the bundle`));
+        await dev.load(bundle);
+      }
+      expect((await dev.verify(bundle)).every((c) => c.ok)).toBe(true);
     } finally {
       await dev.close();
     }

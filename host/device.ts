@@ -2,7 +2,8 @@ import { HwgenError } from '../src/errors.js';
 import type { AnyEngine } from '../src/engines/engine.js';
 import { ENGINES } from '../src/engines/registry.js';
 import type { AnyBundle, EngineName } from '../src/model/types.js';
-import { OP } from '../src/protocol/command-set.js';
+import { OP, type Mem } from '../src/protocol/command-set.js';
+import { checksumCommands, expectedChecksums } from '../src/engines/checksum.js';
 import { joinData, runCommand, splitResponses, statsCommand, takeFrame, type Command } from '../src/protocol/command-words.js';
 import { FRAME, parseIdentity, type Identity } from '../src/protocol/link.js';
 import { Link, LinkError, type LinkOptions, type LinkStats } from './link.js';
@@ -21,6 +22,32 @@ export interface LoadOptions {
   onProgress?: (p: { bytesDone: number; bytesTotal: number }) => void;
   /** Stops sending; the load rejects. */
   signal?: AbortSignal;
+}
+
+/** One memory's copy on the board against the bundle (Device.verify). */
+export interface MemoryCheck {
+  mem: Mem;
+  /** The PE whose copy this is; undefined for a memory the engine keeps once. */
+  pe?: number;
+  /** Items the load writes there, all checked. */
+  items: number;
+  ok: boolean;
+  /** The first range that differs: its addresses and the two CRC-32s. */
+  mismatch?: { addr: number; count: number; board: number; expected: number };
+}
+
+/** The board does not hold what the bundle says: `checks` names each memory (and PE) and whether it matched. */
+export class VerifyError extends HwgenError {
+  constructor(readonly checks: MemoryCheck[]) {
+    const bad = checks.filter((c) => !c.ok);
+    const where = (c: MemoryCheck) => `${c.mem}${c.pe === undefined ? '' : ` of PE ${c.pe}`}`;
+    const first = bad[0].mismatch!;
+    super(
+      `the board's ${bad.map(where).join(', ')} ${bad.length === 1 ? 'differs' : 'differ'} from the bundle ` +
+        `(${where(bad[0])} at addresses ${first.addr}..${first.addr + first.count - 1}: checksum 0x${first.board.toString(16).padStart(8, '0')}, ` +
+        `the bundle's 0x${first.expected.toString(16).padStart(8, '0')}): load the bundle again; if it still differs, the memory or the build is faulty`,
+    );
+  }
 }
 
 export interface RunResult {
@@ -72,14 +99,19 @@ export class Device {
     return this.identity;
   }
 
-  /** Streams a bundle's weights to the board; refuses one for another engine, format or size before sending. */
-  async load(given: AnyBundle, opts: LoadOptions = {}): Promise<{ frames: number; payloadBytes: number; seconds: number }> {
+  /** The bundle as the board's build stores it; refuses one for another engine, format or size. */
+  private async planFor(given: AnyBundle): Promise<{ bundle: AnyBundle; config: object; engine: AnyEngine }> {
     const info = await this.info();
     if (given.engine !== info.engine) {
       throw new HwgenError(`the board carries the ${info.engineModule.title} engine; this bundle is for the ${ENGINES[given.engine].title} engine: build for it with hwgen build`);
     }
     const engine = info.engineModule;
-    const { bundle, config } = engine.plan(given, { config: info.engineConfig });
+    return { ...engine.plan(given, { config: info.engineConfig }), engine };
+  }
+
+  /** Streams a bundle's weights to the board; refuses one for another engine, format or size before sending. */
+  async load(given: AnyBundle, opts: LoadOptions = {}): Promise<{ frames: number; payloadBytes: number; seconds: number }> {
+    const { bundle, config, engine } = await this.planFor(given);
     const t0 = performance.now();
     const cmds = engine.loadCommands(bundle, config);
     const bytesTotal = 4 * cmds.reduce((n, c) => n + c.words.length, 0);
@@ -97,6 +129,34 @@ export class Device {
     });
     this.loaded = { bundle, engine, config };
     return { frames, payloadBytes: bytesTotal, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  /**
+   * Proves the board holds `given`: the board computes a CRC-32 of every memory a load writes, each PE's copy
+   * (CHECKSUM, in hardware: nothing is read back over the link), and each is compared with the bundle's. Resolves
+   * with one check per memory and copy when all match; otherwise rejects with a VerifyError naming them.
+   */
+  async verify(given: AnyBundle): Promise<MemoryCheck[]> {
+    const { bundle, config, engine } = await this.planFor(given);
+    const spec = engine.memories(config);
+    const ranges = expectedChecksums(spec, engine.loadCommands(bundle, config));
+    const answers = await this.exchange(checksumCommands(ranges), { idempotent: true });
+    const checks = new Map<string, MemoryCheck>();
+    ranges.forEach((r, i) => {
+      const once = spec.memories.find((m) => m.mem === r.mem)?.read?.copies === undefined;
+      const key = `${r.mem}/${r.pe}`;
+      const check = checks.get(key) ?? { mem: r.mem, pe: once ? undefined : r.pe, items: 0, ok: true };
+      checks.set(key, check);
+      check.items += r.count;
+      const board = answers[i][0];
+      if (board !== r.crc && check.ok) {
+        check.ok = false;
+        check.mismatch = { addr: r.addr, count: r.count, board, expected: r.crc };
+      }
+    });
+    const all = [...checks.values()];
+    if (all.some((c) => !c.ok)) throw new VerifyError(all);
+    return all;
   }
 
   /** One inference on the loaded bundle: `input` in the engine's integers (Engine.quantizeInput). */
@@ -125,6 +185,14 @@ export class Device {
     const fields = engine.statsFields;
     const [words] = await this.exchange([statsCommand(fields.length + engine.layerSlots(info.engineConfig))], { idempotent: true });
     return { counters: Object.fromEntries(fields.map((f, i) => [f, words[i]])), layerCycles: Array.from(words.subarray(fields.length)) };
+  }
+
+  /**
+   * Engine command words as they are (docs/commands.md), for tools and tests that poke a memory: sent in frames
+   * like any others, each answer's data returned; a command the engine refuses throws.
+   */
+  async commands(cmds: Command[]): Promise<Uint32Array[]> {
+    return this.exchange(cmds, { idempotent: cmds.every((c) => c.op !== OP.RUN) });
   }
 
   /** Aborts whatever the board is running; the weights stay. */

@@ -1,5 +1,5 @@
 import { DEFAULT_BAUD } from '../src/protocol/link.js';
-import { LinkError } from './link.js';
+import { LinkError, type LinkOptions } from './link.js';
 import type { Transport } from './transport.js';
 import { openSerial } from './transports/serial.js';
 import { openSim } from './transports/sim.js';
@@ -23,6 +23,15 @@ export async function openTransport(url: string): Promise<Transport> {
     throw new LinkError(`device '${url}': expected ${Object.keys(TRANSPORTS).map((s) => `${s}:PATH`).join(' or ')} (e.g. serial:/dev/ttyUSB1?baud=${DEFAULT_BAUD})`, 2);
   }
   return open(m[2], new URLSearchParams(m[3] ?? ''));
+}
+
+/**
+ * Link options a kind of device needs beyond the defaults. A simulated board runs about a thousand times slower
+ * than hardware, so the last of a window of frames is answered long after it was sent: give it time rather than
+ * resend frames that are merely queued.
+ */
+export function linkDefaults(url: string): Partial<LinkOptions> {
+  return url.startsWith('sim:') ? { timeoutMs: 3000 } : {};
 }
 
 function baudOf(text: string | null): number {

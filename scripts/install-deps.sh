@@ -14,6 +14,7 @@ APT_PACKAGES=(
   fpga-icestorm     # icepack, icetime
   iverilog          # plain Verilog testbenches
   socat             # pty pairs for serial tests
+  tcl               # tclsh: tests run the Vivado build scripts of the zynq and pcie targets against stubs
   procps            # pkill: a driver test kills the simulator in the middle of a transfer
   udev              # udevadm, which serialport's port listing calls
   python3-numpy     # tests: real .npy/.npz files

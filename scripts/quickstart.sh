@@ -10,3 +10,6 @@ npx hwgen report models/fashion-mnist-lenet.hwb -o out/fashion-mnist-lenet.html
 npx tsx scripts/fashion-mnist.ts images out/fashion-mnist-8.npy 8
 npx hwgen sim models/fashion-mnist-lenet.hwb --pes 4 --input out/fashion-mnist-8.npy -o out/fashion-mnist-scores.npy
 npx tsx scripts/fashion-mnist.ts score out/fashion-mnist-scores.npy models/fashion-mnist-lenet.hwb
+# The same model on a simulated board, driven as a real one is: weights over the link protocol, outputs checked.
+npx hwgen build --target sim --pes 4 -o out/board --force
+npx hwgen run --device sim:out/board --input out/fashion-mnist-8.npy

@@ -9,6 +9,9 @@ import { exportCommand } from './commands/export.js';
 import { simCommand, simModeRules } from './commands/sim.js';
 import { reportCommand } from './commands/report.js';
 import { buildCommand, buildModeRules } from './commands/build.js';
+import { infoCommand } from './commands/info.js';
+import { loadCommand } from './commands/load.js';
+import { runCommand } from './commands/run.js';
 import { refuseInert, refuseRepeated, type ModeRule } from './commands/options.js';
 
 /** Per command, the options that do nothing in some mode. */
@@ -29,6 +32,9 @@ export async function main(argv: string[]): Promise<number> {
     .command(reportCommand)
     .command(trainCommand)
     .command(buildCommand)
+    .command(infoCommand)
+    .command(loadCommand)
+    .command(runCommand)
     .middleware((a) => {
       refuseRepeated(a);
       refuseInert(argv, a, MODE_RULES[String(a._[0])] ?? []);

@@ -149,7 +149,7 @@ describe('binary convolutions from files', () => {
       const scale = Math.max(...ref.y[n].map(Math.abs));
       row.forEach((v, i) => expect(Math.abs(v - ref.y[n][i])).toBeLessThan(0.01 * scale + 0.02));
     });
-  });
+  }, 300_000); // builds the shell and the XNOR units under Verilator
 
   it('refuses a conv model without --input-shape, and a conv for the EIE engine', () => {
     const a = hwgen('compress', 'net.npz', '-o', 'x.hwb', '--binary');

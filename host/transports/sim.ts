@@ -7,13 +7,14 @@ import type { Transport } from '../transport.js';
 /**
  * The Verilator model of a board's shell and engine (sim/byte_harness.cpp), run as a child process: the bytes a
  * board's link carries go to its stdin and come back on its stdout, so the driver speaks to the simulator
- * exactly as to a board. `dir` holds the `model` executable.
+ * exactly as to a board. `dir` holds the `model` executable; `args` go to it after the reset options (`--trace
+ * w.fst` for a model built with tracing).
  */
-export async function openSim(dir: string): Promise<Transport> {
+export async function openSim(dir: string, args: readonly string[] = []): Promise<Transport> {
   const binary = join(dir, 'model');
   if (!existsSync(binary)) throw new LinkError(`sim:${dir}: no simulator model there (expected ${binary}); build one with hwgen build --target sim`);
   // Registers start random, as on a board after configuration: nothing may depend on an unreset one.
-  const child = spawn(binary, ['+verilator+rand+reset+2', '+verilator+seed+1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(binary, ['+verilator+rand+reset+2', '+verilator+seed+1', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   let closing = false;
   const closers: ((e: Error) => void)[] = [];

@@ -1,13 +1,18 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdtempSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Transport } from '../transport.js';
 import { FRAME } from '../../src/protocol/link.js';
 import { ShellDouble } from '../../test/helpers/link-doubles.js';
 import { Link } from '../link.js';
 import { openTransport } from '../open.js';
+import { Device } from '../device.js';
+import { simDevice } from '../sim-device.js';
+import { compressModel } from '../../src/compress/compress.js';
+import { DEFAULT_NUMERIC } from '../../src/model/types.js';
+import { gaussianMatrix, rng } from '../../test/helpers/random.js';
 
 const echo = (p: Uint32Array) => Uint32Array.from(p, (w) => (w ^ 0xffffffff) >>> 0);
 const children: ChildProcess[] = [];
@@ -64,5 +69,68 @@ describe('transports (a protocol double at the far end; the shell RTL comes with
     await expect(openTransport('serial:/dev/no-such-tty')).rejects.toThrow(/cannot open the port/);
     await expect(openTransport('xdma:/dev/no-such-xdma')).rejects.toThrow(/no such device: is the XDMA driver loaded/);
     await expect(openTransport('serial:/dev/null?baud=fast')).rejects.toThrow(/baud=fast: give a whole number/);
+  });
+});
+
+/** A small two-layer bundle and the model of the shell and engine it runs on (built once, from the cache after). */
+function board() {
+  const r = rng(21);
+  const layers = [
+    { name: 'a', rows: 24, cols: 40, weight: gaussianMatrix(r, 960, 0.3), bias: gaussianMatrix(r, 24, 0.1), relu: true },
+    { name: 'b', rows: 8, cols: 24, weight: gaussianMatrix(r, 192, 0.3), relu: false },
+  ];
+  const { bundle } = compressModel({ source: 't', layers }, { density: 0.4, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC });
+  const sim = simDevice(bundle, { shell: { maxPayloadWords: 64 } });
+  const inputs = Array.from({ length: 6 }, () => sim.engine.quantizeInput(bundle, Array.from(gaussianMatrix(r, 40, 1))));
+  return { bundle, sim, inputs };
+}
+
+/** Loads, runs, and checks every output against the golden model of the bundle as the board stores it. */
+async function loadAndRun(dev: Device, b: ReturnType<typeof board>): Promise<void> {
+  const load = await dev.load(b.bundle);
+  expect(load.frames).toBeGreaterThan(3);
+  const results = await dev.runBatch(b.inputs);
+  expect(results.map((r) => r.output)).toEqual(b.inputs.map((x) => b.sim.engine.forward(b.sim.bundle, x)[1]));
+}
+
+describe('the driver on the Verilator model of the shell and engine through the real bridges', () => {
+  // The model's build (a minute on a busy machine) counts against the hook's timeout, not a test's.
+  let b: ReturnType<typeof board>;
+  beforeAll(() => {
+    b = board();
+  });
+
+  it('serial: serialport on one end of a socat pty pair, the model on the other (socat EXEC), bit-exact', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hwgen-pty-model-'));
+    const tty = join(dir, 'tty');
+    expect(spawnSync('socat', ['-V']).status, "socat is missing: install Debian's 'socat' package").toBe(0);
+    // socat splits the EXEC command line at spaces itself: no shell runs.
+    const socat = spawn('socat', [`pty,raw,echo=0,link=${tty}`, `EXEC:${join(b.sim.dir, 'model')} +verilator+rand+reset+2 +verilator+seed+1`], { stdio: 'ignore' });
+    children.push(socat);
+    for (let i = 0; i < 100 && !existsSync(tty); i++) await new Promise((r) => setTimeout(r, 20));
+    const dev = await Device.open(`serial:${tty}?baud=3000000`);
+    try {
+      await expect(Device.open(`serial:${tty}`)).rejects.toThrow(/cannot open the port .*no other program holds it/);
+      expect((await dev.info()).maxPayloadWords).toBe(64);
+      await loadAndRun(dev, b);
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('xdma: the model reads the h2c named pipe and writes the c2h one, as the XDMA devices carry frames; bit-exact', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hwgen-xdma-model-'));
+    const prefix = join(dir, 'xdma0');
+    for (const f of ['_h2c_0', '_c2h_0']) expect(spawnSync('mkfifo', [prefix + f]).status).toBe(0);
+    // Opening a named pipe waits for its other end: the driver's opens and the model's meet.
+    const [dev, h2c, c2h] = await Promise.all([Device.open(`xdma:${prefix}`), fsp.open(prefix + '_h2c_0', 'r'), fsp.open(prefix + '_c2h_0', 'w')]);
+    const model = spawn(join(b.sim.dir, 'model'), ['+verilator+rand+reset+2', '+verilator+seed+1'], { stdio: [h2c.fd, c2h.fd, 'ignore'] });
+    children.push(model);
+    await Promise.all([h2c.close(), c2h.close()]);
+    try {
+      await loadAndRun(dev, b);
+    } finally {
+      await dev.close();
+    }
   });
 });

@@ -1,13 +1,12 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { simulate, type SimResult } from '../../host/simulate.js';
-import { checkOutputs, readFileChecked, writeFileAtomic } from '../atomic.js';
+import { simulateOnDevice, type DeviceSimResult } from '../../host/sim-device.js';
+import { checkOutputs, writeFileAtomic } from '../atomic.js';
 import { engineFor } from '../engines/registry.js';
 import { HwgenError } from '../errors.js';
 import { noSaturations, saturationWarning, totalSaturations } from '../golden/saturation.js';
 import { readAnyBundle } from '../model/bundle.js';
-import { toFloat64, type NdArray } from '../model/ndarray.js';
-import { encodeNpy, parseNpy } from '../model/npy.js';
-import type { ConvShape } from '../model/types.js';
+import { encodeNpy } from '../model/npy.js';
+import { outputArray, readInputs } from './inputs.js';
 import { readJson, type ModeRule } from './options.js';
 
 interface Args {
@@ -29,7 +28,7 @@ export const simModeRules: ModeRule[] = [
 
 export const simCommand: CommandModule<object, Args> = {
   command: 'sim <bundle>',
-  describe: 'Build (or reuse) the Verilator model of the engine a bundle runs on (EIE, or XNOR for --binary bundles), run inputs through it and check it against the golden model',
+  describe: 'Build (or reuse) the Verilator model of the board a bundle runs on (the shell and the EIE engine, or the XNOR units for --binary bundles), drive it through the host driver like a board, and check every output against the golden model',
   builder: (y: Argv) =>
     y
       .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle to run (.hwb)' })
@@ -42,14 +41,14 @@ export const simCommand: CommandModule<object, Args> = {
       .option('raw', { type: 'boolean', default: false, describe: 'write the activation integers (or 0/1 bits) instead of real values' })
       .option('trace', { type: 'string', describe: 'write an FST waveform of the whole run here' })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }) as unknown as Argv<Args>,
-  handler: (argv: ArgumentsCamelCase<Args>) => {
+  handler: async (argv: ArgumentsCamelCase<Args>) => {
     checkOutputs([{ path: argv.output, flag: '-o' }, { path: argv.trace, flag: '--trace' }], [{ path: argv.bundle, flag: 'the bundle' }, { path: argv.input, flag: '--input' }, { path: argv.config, flag: '--config' }]);
     const given = readAnyBundle(argv.bundle);
     const engine = engineFor(given);
     const { length, image } = engine.input(given);
     const clipped = noSaturations();
     const xs = readInputs(argv.input, length, image).map((x) => engine.quantizeInput(given, x, clipped));
-    const res = simulate(given, xs, {
+    const res = await simulateOnDevice(given, xs, {
       configFile: argv.config ? { raw: readJson(argv.config), where: argv.config } : undefined,
       pes: argv.pes,
       fifoDepth: argv.fifoDepth,
@@ -61,7 +60,7 @@ export const simCommand: CommandModule<object, Args> = {
     if (argv.output !== undefined) writeFileAtomic(argv.output, encodeNpy(outputArray(res.outputs, engine.outputLength(bundle), argv.raw ? undefined : engine.outputValue(bundle))), 'output');
     const hash = engine.configHash(config);
     if (argv.json) {
-      const { outputs, engine: _, bundle: __, counters, cycles, ...rest } = res;
+      const { outputs, engine: _, bundle: __, counters, cycles, seconds: ___, ...rest } = res;
       process.stdout.write(JSON.stringify({ engine: engine.title, configHash: hash, ...rest, cyclesPerInference: cycles, ...counters, inferences: outputs.length }, null, 2) + '\n');
     } else {
       process.stdout.write(reportText(res, `${engine.title} engine ${hash}: ${engine.describe(config)}`, bundle.layers.length, argv.output));
@@ -73,51 +72,15 @@ export const simCommand: CommandModule<object, Args> = {
   },
 };
 
-/**
- * Input rows as real values from a .npy vector or batch. For a convolution first, images come as frameworks
- * keep them, [C, H, W] or [n, C, H, W] (or rows of C·H·W in that order), and are reordered channel-fastest.
- */
-function readInputs(path: string, cols: number, conv?: ConvShape): Float64Array[] {
-  const a = parseNpy(readFileChecked(path, 'input'), path);
-  const image = conv ? [conv.inChannels, conv.inHeight, conv.inWidth] : undefined;
-  const isImages = image && (a.shape.length === 3 || a.shape.length === 4) && a.shape.slice(-3).join() === image.join();
-  const rows = a.shape.length === 1 || (isImages && a.shape.length === 3) ? 1 : a.shape[0];
-  if (!isImages && (a.shape.length < 1 || a.shape.length > 2 || a.shape[a.shape.length - 1] !== cols)) {
-    const images = image ? `, (${image.join(', ')}) or (n, ${image.join(', ')})` : '';
-    throw new HwgenError(`${path}: inputs have shape (${a.shape.join(', ')}); the first layer takes (${cols}) or (n, ${cols})${images}`);
-  }
-  if (a.dtype === 'b1') throw new HwgenError(`${path}: inputs are bool; give real values (float or int)`);
-  const v = toFloat64(a);
-  const bad = v.findIndex((x) => !Number.isFinite(x));
-  if (bad >= 0) throw new HwgenError(`${path}: input value ${v[bad]} at flat index ${bad}; inputs must be finite`);
-  const flat = Array.from({ length: rows }, (_, r) => v.subarray(r * cols, (r + 1) * cols));
-  return conv ? flat.map((x) => channelFastest(x, conv)) : flat;
-}
-
-/** A [C, H, W] image, flattened, to the hardware's (y, x, c) order. */
-function channelFastest(x: Float64Array, c: ConvShape): Float64Array {
-  const out = new Float64Array(x.length);
-  const [C, H, W] = [c.inChannels, c.inHeight, c.inWidth];
-  for (let ch = 0; ch < C; ch++) for (let y = 0; y < H; y++) for (let xx = 0; xx < W; xx++) out[(y * W + xx) * C + ch] = x[(ch * H + y) * W + xx];
-  return out;
-}
-
-function outputArray(outputs: Int32Array[], width: number, real?: (q: number) => number): NdArray {
-  const n = outputs.length;
-  const flat = new Int32Array(n * width);
-  outputs.forEach((y, i) => flat.set(y, i * width));
-  if (!real) return { dtype: 'i4', shape: [n, width], data: flat };
-  return { dtype: 'f4', shape: [n, width], data: Float32Array.from(flat, real) };
-}
-
-function reportText(res: SimResult, title: string, layers: number, output?: string): string {
+function reportText(res: DeviceSimResult, title: string, layers: number, output?: string): string {
   const mean = res.cycles.reduce((a, b) => a + b, 0) / Math.max(1, res.cycles.length);
   const lines = [
     `${title}, ${res.build.cached ? 'cached model' : `built in ${res.build.seconds.toFixed(1)} s`}`,
-    `loaded ${layers} layer(s) in ${res.loadCycles} cycles`,
+    `loaded ${layers} layer(s) through the link in ${res.loadCycles} cycles`,
     `${res.outputs.length} inference(s): ${mean.toFixed(1)} cycles each on average` +
       ` (per layer, first input: ${res.layerCycles[0]?.join(', ') ?? '-'})`,
     `golden model: ${res.golden.match ? 'bit-exact match' : 'MISMATCH'}, fixed-point saturations ${totalSaturations(res.saturations)}`,
+    `link: ${res.link.bytesSent} bytes sent, ${res.link.bytesReceived} received, ${res.link.retries} retries`,
   ];
   if (output) lines.push(`wrote ${output}`);
   return lines.join('\n') + '\n';

@@ -1,4 +1,5 @@
 import type { Command } from '../protocol/command-words.js';
+import type { DecoderSpec } from '../gen/decoder.js';
 import type { Saturations } from '../golden/saturation.js';
 import type { NdArray } from '../model/ndarray.js';
 import type { AnyBundle, ConvShape, EngineName, NumericFormat } from '../model/types.js';
@@ -43,6 +44,8 @@ export interface Engine<B extends AnyBundle = AnyBundle, C extends object = obje
   render(c: C): Map<string, string>;
 
   // ── the command image (docs/commands.md) ──
+  /** The build's memories as its command decoder sees them: codes, widths, copies (what CHECKSUM reads back). */
+  memories(c: C): DecoderSpec;
   loadCommands(bundle: B, c: C): Command[];
   inputCommands(bundle: B, x: Int32Array, c: C): Command[];
   readCommands(bundle: B, c: C): Command[];

@@ -1,4 +1,5 @@
 import { MEM, type Mem } from '../protocol/command-set.js';
+import { CRC32_POLY } from '../protocol/link.js';
 import { clog2, renderTemplate, resize, signExtend } from './render.js';
 
 /**
@@ -19,14 +20,21 @@ export interface DecoderMemory {
     /** One copy for all PEs: every write goes to ALL_PES, whatever PE the address word names. */
     oneCopy?: boolean;
   };
-  /** How a READ answers from it; absent: not readable (BAD_MEM). */
+  /** How a READ (and CHECKSUM) answers from it; absent: not readable (BAD_MEM). */
   read?: {
     depth: number;
     walk?: number;
+    /** Copies the engine keeps of a memory that does not walk, one per PE (lane p of its port); absent: one. */
+    copies?: number;
     /** Bits of one item (of one lane); an item answers ceil(bits / 32) words. */
     bits: number;
     /** Sign-extend the item to whole words. */
     signed: boolean;
+    /**
+     * A memory whose items keep different widths by address (a descriptor's fields): item a keeps
+     * bits[a mod stride] bits, zero-extended (none past the list). Absent: every item keeps `bits`.
+     */
+    fields?: { stride: number; bits: readonly number[] };
   };
 }
 
@@ -105,6 +113,25 @@ export function decoderInstance(spec: DecoderSpec, reads: Partial<Record<Mem, st
   ].join('\n');
 }
 
+/**
+ * The CRC-32 of one 32-bit word (reflected, CRC32_POLY) as parities: bit i of the next register is the parity of
+ * (crc ^ word) & mask[i]. Listed from bit 31 down, as a Verilog concatenation takes them.
+ */
+export function crcWordMasks(): string[] {
+  const step = (r: number) => {
+    for (let k = 0; k < 32; k++) r = r & 1 ? (r >>> 1) ^ CRC32_POLY : r >>> 1;
+    return r >>> 0;
+  };
+  const columns = Array.from({ length: 32 }, (_, j) => step((1 << j) >>> 0));
+  const masks = Array.from({ length: 32 }, (_, i) => columns.reduce((m, col, j) => ((col >>> i) & 1 ? m | (1 << j) : m) >>> 0, 0));
+  return masks.reverse().map((m) => m.toString(16).padStart(8, '0'));
+}
+
+/** Lanes of a readable memory's port: the lanes it walks, or its copies. */
+export function readLanes(m: DecoderMemory): number {
+  return m.read?.walk ?? m.read?.copies ?? 1;
+}
+
 /** `mem == MEM_A || mem == MEM_B`, or `1'b0` for none. */
 function isMem(mems: Mem[]): string {
   return mems.length ? mems.map((m) => `mem == MEM_${m}`).join(' || ') : `1'b0`;
@@ -138,7 +165,7 @@ function context(spec: DecoderSpec, banner: string) {
     const sides = (['write', 'read'] as const).filter((d) => m[d]);
     return sides.map((d) => ({
       mem: m.mem,
-      match: same(m) ? `mem == MEM_${m.mem}` : `mem == MEM_${m.mem} && op ${d === 'read' ? '==' : '!='} OP_READ`,
+      match: same(m) ? `mem == MEM_${m.mem}` : `mem == MEM_${m.mem} && ${d === 'read' ? '' : '!'}reads`,
       depth: m[d]!.depth,
       walk: m[d]!.walk,
     })).filter((a, i) => !(same(m) && i > 0));
@@ -170,7 +197,7 @@ function context(spec: DecoderSpec, banner: string) {
   };
   const RDX_W = 32 * w.RD_WORDS;
   const readPorts = rd.map((m) => {
-    const lanes = m.read!.walk ?? 1;
+    const lanes = readLanes(m);
     const bits = m.read!.bits;
     const port = `rd_${m.mem.toLowerCase()}`;
     const pick = lanes > 1 ? `${port}[pe_sel[${clog2(lanes) - 1}:0]*${bits} +: ${bits}]` : port;
@@ -206,6 +233,7 @@ function context(spec: DecoderSpec, banner: string) {
     rdExt,
     multiRead,
     memBits: `[${w.MEM_W - 1}:0]`,
+    crcMasks: crcWordMasks(),
   };
 }
 

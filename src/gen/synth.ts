@@ -46,11 +46,14 @@ function inScratch<T>(files: Map<string, string>, run: (dir: string) => T): T {
   }
 }
 
-/** `yosys synth_xilinx` for the 7 series, cells summed by kind. */
-export function synthXilinx(files: Map<string, string>, top: string): XilinxResources {
+/** The Xilinx families yosys synthesizes for here: the 7 series, UltraScale+. */
+export type XilinxFamily = 'xc7' | 'xcup';
+
+/** `yosys synth_xilinx` for a family (the 7 series by default), cells summed by kind. */
+export function synthXilinx(files: Map<string, string>, top: string, family: XilinxFamily = 'xc7'): XilinxResources {
   return inScratch(files, (dir) => {
     const t0 = performance.now();
-    const script = `read_verilog ${sources(files)}; synth_xilinx -family xc7 -top ${top} -flatten -noiopad; tee -q -o stat.json stat -json`;
+    const script = `read_verilog ${sources(files)}; synth_xilinx -family ${family} -top ${top} -flatten -noiopad; tee -q -o stat.json stat -json`;
     const log = runTool('yosys', ['-p', script], { cwd: dir });
     const cells = (JSON.parse(readFileSync(join(dir, 'stat.json'), 'utf8')) as { design: { num_cells_by_type: Record<string, number> } }).design
       .num_cells_by_type;

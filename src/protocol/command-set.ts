@@ -6,7 +6,9 @@
  *   header  = op[31:24] | mem[23:16] | count[15:0]
  *   address = pe[31:24] | addr[23:0]          (pe = ALL_PES writes every PE's copy)
  * Every command answers with a status word  op[31:24] | status[23:16] | count[15:0]  followed by
- * `count` data words (READ: the values, RUN: the cycle count, STATS: the counters).
+ * `count` data words (READ: the values, RUN: the cycle count, STATS: the counters, CHECKSUM: one CRC-32).
+ * CHECKSUM takes an address word like READ and answers the CRC-32 of the words that READ of the same range
+ * would answer (checksumOf), computed in hardware: the host proves what a memory holds without reading it back.
  * For MEM.ACT the item counter walks PEs first: element i of a vector is PE i mod N, index i div N,
  * so a whole vector is one burst starting at (pe 0, addr 0).
  */
@@ -16,6 +18,7 @@ export const OP = {
   READ: 0x02,
   RUN: 0x03,
   STATS: 0x04,
+  CHECKSUM: 0x05,
 } as const;
 
 export const MEM = {

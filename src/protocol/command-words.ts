@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { HwgenError } from '../errors.js';
 import { MAX_BURST, OP, STATUS, addressWord, header, parseStatus } from './command-set.js';
 
@@ -40,6 +41,26 @@ export function readWalking(mem: number, n: number, walk: number): Command[] {
 
 export function runCommand(layers: number): Command {
   return { op: OP.RUN, respWords: 1, words: [header(OP.RUN, 0, layers)] };
+}
+
+/**
+ * CHECKSUM of `count` items of memory `mem` from (pe, addr): answered with one word, the CRC-32 of what a READ of
+ * the same range would answer (checksumOf); in a memory that walks lanes, the items walk as a READ's do.
+ */
+export function checksumCommand(mem: number, pe: number, addr: number, count: number): Command {
+  return { op: OP.CHECKSUM, respWords: 1, words: [header(OP.CHECKSUM, mem, count), addressWord(pe, addr)] };
+}
+
+/**
+ * What CHECKSUM answers for a READ answer's data words: CRC-32 (zlib's, the link's polynomial) of their bytes,
+ * each word little-endian. A CRC changes with any single-bit error and with words swapped or moved, which a sum
+ * would not notice; the RTL folds one word per clock.
+ */
+export function checksumOf(words: ArrayLike<number>): number {
+  const bytes = new Uint8Array(words.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < words.length; i++) view.setUint32(4 * i, words[i] >>> 0, true);
+  return crc32(bytes) >>> 0;
 }
 
 /** STATS, answered with `words` counters. */

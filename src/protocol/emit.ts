@@ -29,7 +29,7 @@ the burst range before anything is written, so an engine sees only valid writes 
 | \`out_data\`, \`out_valid\`, \`out_ready\` | out | answer words |
 | \`idle\` | out | waiting for a header: no command under way |
 | \`ld_valid\`, \`ld_mem\`, \`ld_pe\`, \`ld_addr\`, \`ld_data\` | out | one item to write, a cycle after its last word; \`ld_mem\` carries the low bits of the memory code (as many as the engine's largest code needs); \`ld_pe\` is a PE, or ${hex(ALL_PES)} for every PE (always for a memory with one copy) |
-| \`rd_en\`, \`rd_addr\` | out | read one item of every readable memory at \`rd_addr\` (one cycle) |
+| \`rd_en\`, \`rd_addr\` | out | read one item of every readable memory at \`rd_addr\` (one cycle; READ and CHECKSUM, never while a RUN is under way) |
 | \`rd_<mem>\` | in | a readable memory's item of every lane (lane p at bits p × width), valid the cycle after \`rd_en\`; the decoder picks the lane, sign- or zero-extends and sends it |
 | \`run_req\`, \`run_layers\` | out | a RUN of \`run_layers\` layers is under way (held until \`run_done\`) |
 | \`run_done\`, \`run_cycles\` | in | the run ended (one cycle); the cycle count it answers with |
@@ -61,7 +61,7 @@ A WRITE carries \`count\` items after its address word (at most ${MAX_BURST} per
 or two for sparse-matrix words and biases wider than 32 bits (least significant word first). A refused
 command still consumes its data words, so the stream stays in step: an unknown memory answers \`BAD_MEM\`,
 a PE that does not exist or a burst that runs past the end of its memory answers \`BAD_ADDR\` and writes
-nothing (the range is checked before the first item is written). A READ names one PE (not ${hex(ALL_PES)}).
+nothing (the range is checked before the first item is written). A READ or CHECKSUM names one PE (not ${hex(ALL_PES)}).
 For \`ACT\` the item counter walks PEs first: element i of a vector is PE i mod N, index i div N, so a whole
 vector is one burst from (pe 0, addr 0).
 
@@ -75,9 +75,26 @@ ${table(OP)}
 |---|---|---|
 | \`NOP\` | nothing | none |
 | \`WRITE\` | writes \`count\` items to memory \`mem\` of PE \`pe\` from \`addr\` | none |
-| \`READ\` | reads \`count\` result activations (\`mem\` = \`ACT\`) | the values, sign-extended |
+| \`READ\` | reads \`count\` items of memory \`mem\` of PE \`pe\` from \`addr\` | the items as the memory keeps them, sign- or zero-extended to whole words |
+| \`CHECKSUM\` | reads like READ, in the engine, and folds the words READ would answer into a CRC-32 | one word: the CRC-32 (0 for \`count\` = 0) |
 | \`RUN\` | runs layers 0 .. count-1 without the host (\`BAD_ADDR\` if count exceeds the layer table) | the cycles it took |
 | \`STATS\` | reports counters | ${STATS_FIELDS.map((f) => `\`${f}\``).join(', ')}, then one compute-cycle count per layer slot |
+
+## Reading back and CHECKSUM
+
+Every memory a load writes can be read back: READ answers its items as the memory keeps them (as wide as the
+engine stores them, sign-extended for EIE codebooks and biases and XNOR α, zero-extended otherwise; a descriptor field at
+its own width, and 0 at an address no field keeps). Where every PE keeps a copy (weights, pointers, biases,
+thresholds, and the EIE codebook, which a WRITE to any PE writes to all), the address word's PE picks the copy;
+the layer table is kept once and any PE reads it.
+
+CHECKSUM answers the CRC-32 (zlib's, the link's polynomial, over each word's bytes least significant first) of
+exactly the words that a READ of the same range would answer. A CRC, unlike a sum, changes with any single-bit
+error, and with words swapped or moved, so one word proves a whole range. The decoder reads the items through
+the same ports as READ and folds one word per clock (about 3 + words clocks per item), so nothing crosses the
+link but the answer, and nothing is written. It waits, like every command, until the command before it (a RUN)
+is done, so it never sees a layer half run. The host's expected values come from the load's own WRITE commands
+(\`src/engines/checksum.ts\`, used by \`Device.verify\`).
 
 ## Memories
 

@@ -19,6 +19,19 @@ export const FRAME_OVERHEAD_WORDS = 3;
 /** The longest payload one frame header can name; a build accepts at most its own `maxPayloadWords`. */
 export const MAX_PAYLOAD_WORDS = 0xffff;
 
+/** Word 1 of a frame: type[7:0] | seq[15:8] | words[31:16] (frameHeader, parseFrameHeader). */
+export const HEADER_TYPE_SHIFT = 0;
+export const HEADER_SEQ_SHIFT = 8;
+export const HEADER_WORDS_SHIFT = 16;
+
+export function frameHeader(type: number, seq: number, words: number): number {
+  return (((type & 0xff) << HEADER_TYPE_SHIFT) | ((seq & 0xff) << HEADER_SEQ_SHIFT) | ((words & 0xffff) << HEADER_WORDS_SHIFT)) >>> 0;
+}
+
+export function parseFrameHeader(word: number): { type: number; seq: number; words: number } {
+  return { type: (word >>> HEADER_TYPE_SHIFT) & 0xff, seq: (word >>> HEADER_SEQ_SHIFT) & 0xff, words: (word >>> HEADER_WORDS_SHIFT) & 0xffff };
+}
+
 /** Request types (host to board) and reply types (board to host). */
 export const FRAME = {
   /** Payload: none. ACK payload: the identity words (IDENTITY_FIELDS, then the engine's config fields). */
@@ -84,7 +97,7 @@ export function encodeFrame(f: Frame): Uint8Array {
   if (f.payload.length > MAX_PAYLOAD_WORDS) throw new RangeError(`a frame carries at most ${MAX_PAYLOAD_WORDS} payload words, not ${f.payload.length}`);
   const words = new Uint32Array(f.payload.length + FRAME_OVERHEAD_WORDS);
   words[0] = FRAME_MAGIC;
-  words[1] = ((f.type & 0xff) | ((f.seq & 0xff) << 8) | (f.payload.length << 16)) >>> 0;
+  words[1] = frameHeader(f.type, f.seq, f.payload.length);
   words.set(f.payload, 2);
   const bytes = wordBytes(words);
   new DataView(bytes.buffer).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
@@ -127,10 +140,7 @@ export class FrameParser {
       this.buf = this.buf.subarray(at);
       if (this.buf.length < 8) return out;
       const dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-      const head = dv.getUint32(4, true);
-      const type = head & 0xff;
-      const seq = (head >>> 8) & 0xff;
-      const n = head >>> 16;
+      const { type, seq, words: n } = parseFrameHeader(dv.getUint32(4, true));
       if (n > this.maxPayloadWords) {
         out.push({ ok: false, type, seq, reason: 'length' });
         this.buf = this.buf.subarray(4);

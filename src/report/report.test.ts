@@ -126,7 +126,7 @@ describe('hwgen report in a browser', () => {
     expect(html).toMatch(/A bundle keeps only the shared weights/);
     const seen = await openInBrowser(join(dir, 'full.html'), join(dir, 'full.png'));
     expectGoodPage(seen, 1 + 2 * 3 + 2);
-  });
+  }, 300_000); // builds the shell and the engine under Verilator
 
   it('a binary bundle: thresholds and α per output', async () => {
     const c = hwgen('compress', 'net.npz', '-o', 'bin.hwb', '--binary', '--report', 'binary.html');

@@ -11,10 +11,11 @@ import { HWGEN_VERSION } from '../paths.js';
 import { shellHash, validateShellConfig, type ShellConfig } from '../shell/config.js';
 import { quietProgress } from './progress.js';
 import { targetNamed } from './registry.js';
-import type { BuildSummary, Progress, TargetOption } from './target.js';
+import type { BuildSummary, Progress, Target, TargetOption } from './target.js';
 
 export interface BuildRequest {
-  target: string;
+  /** A registered target's name, or a Target of the caller's own. */
+  target: string | Target;
   /** The bundle (.hwb); the package's default model when undefined. */
   model?: string;
   build?: BuildOptions;
@@ -58,7 +59,7 @@ export const MANIFEST = 'manifest.json';
  * when the whole build succeeded: a failure leaves no output folder and touches nothing that was there.
  */
 export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
-  const target = targetNamed(req.target);
+  const target = typeof req.target === 'string' ? targetNamed(req.target) : req.target;
   const options = req.options ?? {};
   for (const key of Object.keys(options) as TargetOption[]) {
     if (options[key] !== undefined && !target.options.includes(key)) {

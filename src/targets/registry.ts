@@ -1,10 +1,14 @@
 import { HwgenError } from '../errors.js';
 import type { Target } from './target.js';
 import { simTarget } from './sim.js';
+import { pcieTarget } from './pcie.js';
+import { zynqTarget } from './zynq.js';
 
 /** Every target `hwgen build --target` knows, by name: one line per target. */
 export const TARGETS: Record<string, Target> = {
   sim: simTarget,
+  zynq: zynqTarget,
+  pcie: pcieTarget,
 };
 
 export function targetNamed(name: string): Target {

@@ -1,8 +1,18 @@
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AnyEngine } from '../engines/engine.js';
+import type { ShellConfig } from '../shell/config.js';
 import { renderShell, SHELL_TOP } from '../shell/rtl.js';
-import { buildModel } from '../../sim/verilator.js';
+import { buildModel, type BuiltModel } from '../../sim/verilator.js';
 import type { BuildContext, Target } from './target.js';
+
+/**
+ * The Verilator model of the shell and engine for a planned build, from the model cache when it holds one:
+ * what this target copies into its folder, and what `hwgen sim` drives without an output folder.
+ */
+export function simModel(engine: AnyEngine, config: object, shell: Partial<ShellConfig> = {}, trace = false): BuiltModel {
+  return buildModel({ files: renderShell(engine, config, shell), top: SHELL_TOP, stream: 'bytes', trace });
+}
 
 /**
  * The board a test or a user without hardware drives: the Verilator model of the shell and engine, reading the
@@ -18,7 +28,7 @@ export const simTarget: Target = {
     mkdirSync(join(ctx.dir, 'rtl'));
     for (const [name, text] of files) writeFileSync(join(ctx.dir, 'rtl', name), text);
     ctx.progress.step(`building the Verilator model of ${SHELL_TOP} (${ctx.engine.title}: ${ctx.engine.describe(ctx.config)})`);
-    const model = buildModel({ files, top: SHELL_TOP, stream: 'bytes' });
+    const model = simModel(ctx.engine, ctx.config, ctx.shell);
     copyFileSync(model.binary, join(ctx.dir, 'model'));
     chmodSync(join(ctx.dir, 'model'), 0o755);
     const next = [`hwgen info --device sim:${ctx.outName}`, `hwgen run --device sim:${ctx.outName} --input x.npy`];

@@ -35,6 +35,7 @@ export const eieEngine: Engine<Bundle, EieConfig> = {
   },
   describe: (c) => `${c.pes} PEs, queue depth ${c.fifoDepth}`,
   render: renderEie,
+  memories: eieMemories,
   loadCommands,
   inputCommands: (_bundle, x, c) => inputCommands(x, c),
   readCommands: (bundle, c) => readCommands(bundle.layers[bundle.layers.length - 1].rows, c),

@@ -44,7 +44,8 @@ export function eieWidths(c: EieConfig) {
 
 /**
  * The engine's memories as the shared decoder sees them (docs/eie.md, "Memory layout per PE"): the codebook and the
- * layer table have one copy for all PEs; an ACT burst walks PEs first, both ways.
+ * layer table are written to all PEs at once (every PE keeps its copy of the codebook; the layer table is one);
+ * an ACT burst walks PEs first, both ways. Everything a load writes reads back (READ, CHECKSUM) as it is kept.
  */
 export function eieMemories(c: EieConfig): DecoderSpec {
   const w = eieWidths(c);
@@ -53,11 +54,27 @@ export function eieMemories(c: EieConfig): DecoderSpec {
     layerSlots: 2 ** w.L_W,
     statsFields: STATS_FIELDS,
     memories: [
-      { mem: 'CODEBOOK', write: { itemWords: 1, depth: 2 ** w.CB_AW, oneCopy: true } },
-      { mem: 'LAYER', write: { itemWords: 1, depth: 2 ** (w.L_W + w.STRIDE_BITS), oneCopy: true } },
-      { mem: 'PTR', write: { itemWords: 1, depth: 2 ** w.PTR_AW } },
-      { mem: 'SPMAT', write: { itemWords: w.SPM_WORDS, depth: w.SPM_DEPTH } },
-      { mem: 'BIAS', write: { itemWords: w.BIAS_WORDS, depth: 2 ** w.BIAS_AW } },
+      {
+        mem: 'CODEBOOK',
+        write: { itemWords: 1, depth: 2 ** w.CB_AW, oneCopy: true },
+        read: { depth: 2 ** w.CB_AW, copies: c.pes, bits: c.weightBits, signed: true },
+      },
+      {
+        mem: 'LAYER',
+        write: { itemWords: 1, depth: 2 ** (w.L_W + w.STRIDE_BITS), oneCopy: true },
+        read: { depth: 2 ** (w.L_W + w.STRIDE_BITS), bits: 32, signed: false },
+      },
+      { mem: 'PTR', write: { itemWords: 1, depth: 2 ** w.PTR_AW }, read: { depth: 2 ** w.PTR_AW, copies: c.pes, bits: w.PTR_W, signed: false } },
+      {
+        mem: 'SPMAT',
+        write: { itemWords: w.SPM_WORDS, depth: w.SPM_DEPTH },
+        read: { depth: w.SPM_DEPTH, copies: c.pes, bits: w.SPM_W, signed: false },
+      },
+      {
+        mem: 'BIAS',
+        write: { itemWords: w.BIAS_WORDS, depth: 2 ** w.BIAS_AW },
+        read: { depth: 2 ** w.BIAS_AW, copies: c.pes, bits: c.accBits, signed: true },
+      },
       {
         mem: 'ACT',
         write: { itemWords: 1, depth: 2 ** w.ACT_AW, walk: c.pes },
@@ -87,7 +104,11 @@ function context(c: EieConfig) {
     DESC_AW,
     DESC_DEPTH: 2 ** DESC_AW,
     ...dec,
-    decoderInstance: decoderInstance(eieMemories(c), { ACT: 'act_qs' }, 'cyc_total'),
+    decoderInstance: decoderInstance(
+      eieMemories(c),
+      { ACT: 'act_qs', CODEBOOK: 'cb_qs', LAYER: 'desc_q', PTR: 'ptr_qs', SPMAT: 'spm_qs', BIAS: 'bias_qs' },
+      'cyc_total',
+    ),
     CB_DEPTH: 2 ** w.CB_AW,
     PTR_BANK: 2 ** (w.PTR_AW - 1),
     BIAS_DEPTH: 2 ** w.BIAS_AW,
@@ -111,6 +132,10 @@ function context(c: EieConfig) {
     prodWide: signExtend('s4_prod', w.PROD_W, c.accBits + 1),
     statOffset: `${w.L_W}'d${STATS_FIELDS.length % 2 ** w.L_W}`,
     hostRaddr: resize('rd_addr', dec.RD_AW, w.ACT_AW),
+    hostDescAddr: resize('rd_addr', dec.RD_AW, DESC_AW),
+    hostCbAddr: resize('rd_addr', dec.RD_AW, w.CB_AW),
+    hostSpmAddr: resize('rd_addr', dec.RD_AW, w.SPM_AW),
+    hostBiasAddr: resize('rd_addr', dec.RD_AW, w.BIAS_AW),
     bcColExpr: `g_base + ${resize('lnzd_idx', w.PE_W, w.COL_W)}`,
     ...lnzdTree(c.pes, w.PE_W),
   };

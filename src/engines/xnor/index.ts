@@ -35,6 +35,7 @@ export const xnorEngine: Engine<BinaryBundle, XnorConfig> = {
   },
   describe: (c) => `${c.pe} rows x ${c.simd} lanes`,
   render: renderXnor,
+  memories: xnorMemories,
   loadCommands: xnorLoadCommands,
   inputCommands: xnorInputCommands,
   readCommands: xnorReadCommands,

@@ -75,27 +75,44 @@ export function xnorWidths(c: XnorConfig) {
   };
 }
 
+/** Bits each layer descriptor field keeps (one small memory per field, indexed by layer), in XNOR_LAYER_FIELDS order. */
+export function xnorFieldWidths(c: XnorConfig): number[] {
+  const w = xnorWidths(c);
+  const width: Record<(typeof XNOR_LAYER_FIELDS)[number], number> = {
+    cols: w.K_W, rows: 0, folds: w.F_W, groups: w.G_W, wBase: w.W_AW, pBase: w.P_AW, flags: XNOR_FLAG_SHIFT + 6, lastLanes: w.LANE_W,
+    inH: w.D_W, inW: w.D_W, kernelW: w.D_W, pool: w.D_W, originY: w.D_W, originX: w.D_W, outH: w.D_W, outW: w.D_W,
+    pixWords: w.F_W, outPixWords: w.BUF_AW, rowWords: w.X_AW, startAddr: w.X_AW, poolStep: w.X_AW, poolRowStep: w.X_AW,
+  };
+  return XNOR_LAYER_FIELDS.map((f) => width[f]);
+}
+
 /**
  * The units' memories as the shared decoder sees them (docs/xnor.md, "Memory layout and commands"): ACT writes the
  * BWN input banks (walking lanes) and reads the scores (walking PEs); XBITS is the binary buffer the host fills
- * and reads back, one copy.
+ * and reads back, one copy. Everything a load writes reads back (READ, CHECKSUM) as it is kept: each PE's
+ * weights, thresholds and α, and each descriptor field at its width (`rows` is not kept: the units never need it).
  */
 export function xnorMemories(c: XnorConfig): DecoderSpec {
   const w = xnorWidths(c);
+  const fields = xnorFieldWidths(c);
   return {
     pes: c.pe,
     layerSlots: 2 ** w.L_W,
     statsFields: XNOR_STATS_FIELDS,
     memories: [
-      { mem: 'LAYER', write: { itemWords: 1, depth: 2 ** (w.L_W + Math.log2(XNOR_LAYER_STRIDE)), oneCopy: true } },
+      {
+        mem: 'LAYER',
+        write: { itemWords: 1, depth: 2 ** (w.L_W + Math.log2(XNOR_LAYER_STRIDE)), oneCopy: true },
+        read: { depth: 2 ** (w.L_W + Math.log2(XNOR_LAYER_STRIDE)), bits: Math.max(...fields), signed: false, fields: { stride: XNOR_LAYER_STRIDE, bits: fields } },
+      },
       {
         mem: 'ACT',
         write: { itemWords: 1, depth: 2 ** w.IN_AW, walk: w.B },
         read: { depth: 2 ** w.SC_AW, walk: c.pe, bits: c.actBits, signed: true },
       },
-      { mem: 'XWEIGHT', write: { itemWords: w.ITEM_WORDS, depth: 2 ** w.W_AW } },
-      { mem: 'XPARAM', write: { itemWords: w.PARAM_WORDS, depth: 2 ** w.P_AW } },
-      { mem: 'XALPHA', write: { itemWords: 1, depth: 2 ** w.P_AW } },
+      { mem: 'XWEIGHT', write: { itemWords: w.ITEM_WORDS, depth: 2 ** w.W_AW }, read: { depth: 2 ** w.W_AW, copies: c.pe, bits: c.simd, signed: false } },
+      { mem: 'XPARAM', write: { itemWords: w.PARAM_WORDS, depth: 2 ** w.P_AW }, read: { depth: 2 ** w.P_AW, copies: c.pe, bits: w.PARAM_W, signed: false } },
+      { mem: 'XALPHA', write: { itemWords: 1, depth: 2 ** w.P_AW }, read: { depth: 2 ** w.P_AW, copies: c.pe, bits: c.weightBits, signed: true } },
       {
         mem: 'XBITS',
         write: { itemWords: w.ITEM_WORDS, depth: 2 ** w.BUF_AW, oneCopy: true },
@@ -164,16 +181,14 @@ function context(c: XnorConfig) {
   const STRIDE_BITS = Math.log2(XNOR_LAYER_STRIDE);
   const DESC_AW = w.L_W + STRIDE_BITS;
   // One small memory per descriptor field, indexed by layer, as wide as the field's register.
-  const fieldWidth: Partial<Record<(typeof XNOR_LAYER_FIELDS)[number], number>> = {
-    cols: w.K_W, folds: w.F_W, groups: w.G_W, wBase: w.W_AW, pBase: w.P_AW, flags: XNOR_FLAG_SHIFT + 6, lastLanes: w.LANE_W,
-    inH: w.D_W, inW: w.D_W, kernelW: w.D_W, pool: w.D_W, originY: w.D_W, originX: w.D_W, outH: w.D_W, outW: w.D_W,
-    pixWords: w.F_W, outPixWords: w.BUF_AW, rowWords: w.X_AW, startAddr: w.X_AW, poolStep: w.X_AW, poolRowStep: w.X_AW,
-  };
   const snake = (f: string) => f.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
-  const descFields = Object.entries(fieldWidth).map(([f, width]) => ({
-    name: snake(f), width, match: `XNOR_LAYER_${snake(f).toUpperCase()}`,
-  }));
+  const DESC_W = Math.max(...xnorFieldWidths(c));
   const dec = decoderPorts(xnorMemories(c), STAT_SIGNALS);
+  const descFields = xnorFieldWidths(c).flatMap((width, i) => {
+    if (!width) return [];
+    const name = snake(XNOR_LAYER_FIELDS[i]);
+    return [{ name, width, match: `XNOR_LAYER_${name.toUpperCase()}`, hostRead: resize(`d_${name}[host_layer]`, width, DESC_W) }];
+  });
   const LD_DW = dec.LD_DW;
   const pop = adderTree(c.simd, 1, false, w.LAT);
   const bwn = adderTree(w.B, c.actBits + 1, true, w.LAT);
@@ -188,7 +203,16 @@ function context(c: XnorConfig) {
     STRIDE: XNOR_LAYER_STRIDE,
     FLAGS_W: XNOR_FLAG_SHIFT + 6,
     ...dec,
-    decoderInstance: decoderInstance(xnorMemories(c), { ACT: 's_qs', XBITS: 'buf_q' }, 'cyc_total'),
+    decoderInstance: decoderInstance(
+      xnorMemories(c),
+      { ACT: 's_qs', XBITS: 'buf_q', LAYER: 'desc_q', XWEIGHT: 'w_qs', XPARAM: 'param_qs', XALPHA: 'alpha_qs' },
+      'cyc_total',
+    ),
+    DESC_W,
+    hostLayer: `rd_addr[${DESC_AW - 1}:${STRIDE_BITS}]`,
+    hostField: `rd_addr[${STRIDE_BITS - 1}:0]`,
+    hostWAddr: resize('rd_addr', dec.RD_AW, w.W_AW),
+    hostPAddr: resize('rd_addr', dec.RD_AW, w.P_AW),
     W_DEPTH: 2 ** w.W_AW,
     P_DEPTH: 2 ** w.P_AW,
     BUF_DEPTH: 2 ** (w.BUF_AW + 1),
