@@ -3,6 +3,7 @@
  * They print figures and ratios measured in one run; they never pass or fail.
  */
 import { benchCompress } from './compress.js';
+import { benchCompressVsNumpy } from './compress-vs-numpy.js';
 import { benchXnor } from './xnor.js';
 import { benchEie } from './eie.js';
 import { benchEieResources } from './eie-resources.js';
@@ -13,6 +14,7 @@ import { benchTargets } from './targets.js';
 
 const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   compress: benchCompress,
+  'compress-vs-numpy': benchCompressVsNumpy,
   xnor: benchXnor,
   eie: benchEie,
   'eie-resources': benchEieResources,

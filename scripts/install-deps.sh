@@ -19,6 +19,7 @@ APT_PACKAGES=(
   udev              # udevadm, which serialport's port listing calls
   python3-numpy     # tests: real .npy/.npz files
   python3-onnx      # tests: real .onnx files
+  python3-scipy     # bench/compress-vs-numpy: scipy's kmeans2 is the baseline
   chromium          # tests: the HTML report opened in a headless browser (playwright-core drives it)
   dataset-fashion-mnist  # Fashion-MNIST as gzipped IDX files: training the default models, and the tests that run them
 )

@@ -18,6 +18,8 @@ describe('hwgen train refuses bad input before training', () => {
     ['hidden sizes', ['--hidden', '300,x'], 2, /--hidden 300,x: give sizes as positive integers/],
     ['densities for other hidden sizes', ['--hidden', '100'], 2, /--hidden 100: the default densities are for 3 layers; give --density with one value per layer \(2\)/],
     ['epochs', ['--epochs', '-1'], 2, /--epochs -1: give a whole number of epochs/],
+    ['retraining epochs per pruning stage', ['--prune-epochs', '2,x,6'], 2, /--prune-epochs 2,x,6: give whole numbers of epochs, 0\.\.1000: one for every stage \(2\) or one per stage \(2,2,6\)/],
+    ['retraining epochs, whole', ['--prune-epochs', '1.5'], 2, /--prune-epochs 1\.5: give whole numbers of epochs/],
     ['pruning options with --binary', ['--binary', '--prune-epochs', '3'], 2, /--binary trains without pruning or weight sharing; --prune-epochs do not apply/],
     ['a missing data directory', ['--data', join(dir, 'nowhere')], 1, /data directory .*nowhere does not exist; check the path/],
     ['a data directory without IDX files', ['--data', dir], 1, /no train-images-idx3-ubyte\.gz or train-images-idx3-ubyte/],

@@ -15,7 +15,7 @@ interface Args {
   hidden?: string;
   density?: string;
   epochs?: number;
-  pruneEpochs?: number;
+  pruneEpochs?: string;
   shareEpochs?: number;
   bits: number;
   pes: number;
@@ -36,8 +36,8 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('hidden', { type: 'string', describe: 'hidden layer sizes, e.g. 300,100 [default: 300,100; --binary 256,256]' })
       .option('density', { type: 'string', describe: 'final density of each layer after pruning [default: 0.08,0.09,0.26, the paper\'s LeNet-300-100]' })
       .option('epochs', { type: 'number', describe: 'epochs of float training (--binary: of binary training) [default: 6; --binary 4]' })
-      .option('prune-epochs', { type: 'number', describe: 'retraining epochs after each of the 3 pruning stages [default: 2]' })
-      .option('share-epochs', { type: 'number', describe: 'epochs of centroid fine-tuning after k-means [default: 1]' })
+      .option('prune-epochs', { type: 'string', describe: 'retraining epochs after each pruning stage: one value for each of 3 stages, or a list with one value per stage [default: 2,2,6]' })
+      .option('share-epochs', { type: 'number', describe: 'epochs of centroid fine-tuning after k-means [default: 2]' })
       .option('bits', { type: 'number', default: 4, describe: 'codebook index bits B: 2^B - 1 shared weights plus zero' })
       .option('pes', { type: 'number', default: LENET_SPARSE.pes, describe: 'processing elements the rows are interleaved over (hwgen sim --pes re-interleaves)' })
       .option('z-bits', { type: 'number', default: LENET_SPARSE.zBits, describe: 'width of a relative row index z' })
@@ -52,9 +52,10 @@ export const trainCommand: CommandModule<object, Args> = {
     if (density && density.length !== (hidden?.length ?? 2) + 1) {
       throw new HwgenError(`--density ${argv.density}: ${density.length} value(s) for ${(hidden?.length ?? 2) + 1} layers; give one per layer`, 2);
     }
-    for (const [flag, x] of [['epochs', argv.epochs], ['prune-epochs', argv.pruneEpochs], ['share-epochs', argv.shareEpochs]] as const) {
-      if (x !== undefined && !(Number.isInteger(x) && x >= 0 && x <= 1000)) throw new HwgenError(`--${flag} ${x}: give a whole number of epochs, 0..1000`, 2);
+    for (const [flag, x] of [['epochs', argv.epochs], ['share-epochs', argv.shareEpochs]] as const) {
+      if (x !== undefined && !isEpochs(x)) throw new HwgenError(`--${flag} ${x}: give a whole number of epochs, 0..1000`, 2);
     }
+    const pruneEpochs = argv.pruneEpochs === undefined ? undefined : stageEpochs(argv.pruneEpochs);
     if (argv.binary) {
       const eieOnly = [['density', argv.density], ['prune-epochs', argv.pruneEpochs], ['share-epochs', argv.shareEpochs]].filter(([, v]) => v !== undefined);
       if (eieOnly.length) throw new HwgenError(`--binary trains without pruning or weight sharing; --${eieOnly.map(([f]) => f).join(', --')} do not apply`, 2);
@@ -67,7 +68,7 @@ export const trainCommand: CommandModule<object, Args> = {
     const data = loadDataset(argv.data);
     const log = argv.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
     const res = trainModel(data, {
-      binary: argv.binary, seed: argv.seed, hidden, density, epochs: argv.epochs, pruneEpochs: argv.pruneEpochs,
+      binary: argv.binary, seed: argv.seed, hidden, density, epochs: argv.epochs, pruneEpochs,
       shareEpochs: argv.shareEpochs, bits: argv.bits, sparse, log,
     });
     writeBundle(argv.output, res.bundle);
@@ -84,6 +85,17 @@ function positiveInts(flag: string, text: string): number[] {
   const xs = text.split(',').map((s) => Number(s.trim()));
   if (!xs.length || !xs.every((x) => Number.isInteger(x) && x > 0 && x <= 65536)) throw new HwgenError(`--${flag} ${text}: give sizes as positive integers, e.g. 300,100`, 2);
   return xs;
+}
+
+function isEpochs(x: number): boolean {
+  return Number.isInteger(x) && x >= 0 && x <= 1000;
+}
+
+/** One value is every one of the 3 stages; a list is one stage per value. */
+function stageEpochs(text: string): number[] {
+  const xs = String(text).split(',').map((s) => (s.trim() === '' ? NaN : Number(s.trim())));
+  if (!xs.every(isEpochs)) throw new HwgenError(`--prune-epochs ${text}: give whole numbers of epochs, 0..1000: one for every stage (2) or one per stage (2,2,6)`, 2);
+  return xs.length === 1 ? [xs[0], xs[0], xs[0]] : xs;
 }
 
 function fractions(flag: string, text: string): number[] {

@@ -1,6 +1,6 @@
-import { bundleForward, quantizeInput } from '../golden/eie.js';
+import { bundleForwardBatch, quantizeInput } from '../golden/eie.js';
 import { fromFixed } from '../model/fixed.js';
-import { floatForward } from '../golden/float.js';
+import { floatForwardBatch } from '../golden/float.js';
 import { noSaturations, type Saturations } from '../golden/saturation.js';
 import type { Bundle, FloatModel } from '../model/types.js';
 
@@ -27,11 +27,12 @@ export function measureFidelity(model: FloatModel, bundle: Bundle, samples = 16,
   let ref = 0;
   let agree = 0;
   const saturations = bundle.layers.map(noSaturations);
+  const xs = Array.from({ length: samples }, () => Array.from({ length: model.layers[0].cols }, () => (u() < 0.5 ? 0 : gauss())));
+  const wants = floatForwardBatch(model, xs);
+  const outs = bundleForwardBatch(bundle, xs.map((x) => quantizeInput(x, bundle.numeric, saturations[0])), saturations);
   for (let n = 0; n < samples; n++) {
-    const x = Array.from({ length: model.layers[0].cols }, () => (u() < 0.5 ? 0 : gauss()));
-    const want = floatForward(model, x);
-    const outs = bundleForward(bundle, quantizeInput(x, bundle.numeric, saturations[0]), saturations);
-    const got = Array.from(outs[outs.length - 1], (q) => fromFixed(q, bundle.numeric.actFrac));
+    const want = wants[n];
+    const got = Array.from(outs[outs.length - 1][n], (q) => fromFixed(q, bundle.numeric.actFrac));
     want.forEach((w, i) => {
       err += (got[i] - w) ** 2;
       ref += w ** 2;

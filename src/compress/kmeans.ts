@@ -23,7 +23,9 @@ export function linearInit(min: number, max: number, k: number): Float64Array {
 export function kmeans1d(values: Float32Array, k: number, maxIter = 100): KMeansResult {
   if (values.length === 0) return { centroids: new Float64Array(k), iterations: 0 };
   const sorted = Float64Array.from(values).sort();
-  const distinct = sorted.filter((x, i) => i === 0 || x !== sorted[i - 1]);
+  // At most k distinct values? Stop counting at k + 1: a real layer has millions.
+  const distinct: number[] = [sorted[0]];
+  for (let i = 1; i < sorted.length && distinct.length <= k; i++) if (sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
   if (distinct.length <= k) {
     // Already shared (e.g. a network hwgen exported): keep every value exactly; spare centroids repeat the last.
     const c = new Float64Array(k).fill(distinct[distinct.length - 1]);

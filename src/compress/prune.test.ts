@@ -27,6 +27,11 @@ describe('pruneToDensity', () => {
     expect(Array.from(pruneToDensity(w, 3 / 8))).toEqual([0, 1, 4]);
     expect(Array.from(pruneToDensity(w, 1))).toEqual([0, 1, 3, 4, 5]);
     expect(pruneToDensity(new Float32Array(10), 0.5).length).toBe(0);
+    // -0 is a zero; the smallest denormals share the lowest radix bucket with the zeros
+    const tiny = Float32Array.from([-0, 1e-45, -1e-45, 0, 2, 1e-45]);
+    expect(Array.from(pruneToDensity(tiny, 1))).toEqual([1, 2, 4, 5]);
+    expect(Array.from(pruneToDensity(tiny, 2 / 6))).toEqual([1, 4]);
+    expect(Array.from(pruneToDensity(tiny, 3 / 6))).toEqual([1, 2, 4]);
   });
 
   it('orders magnitudes across exponents and denormals like a sort does', () => {

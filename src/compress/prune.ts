@@ -7,19 +7,16 @@
 export function pruneToDensity(w: Float32Array, density: number): Uint32Array {
   const target = Math.round(density * w.length);
   const key = magnitudeKeys(w);
-  let nonZero = 0;
-  for (let i = 0; i < key.length; i++) if (key[i] !== 0) nonZero++;
+  const { threshold, ties, nonZero } = kthLargestKey(key, target);
   const k = Math.min(target, nonZero);
   if (k === 0) return new Uint32Array(0);
-  const t = kthLargestKey(key, k);
-  let above = 0;
-  for (let i = 0; i < key.length; i++) if (key[i] > t) above++;
-  let tiesLeft = k - above;
+  // every key above the threshold, and the first `ties` equal to it
+  let tiesLeft = ties;
   const kept = new Uint32Array(k);
   let n = 0;
   for (let i = 0; i < key.length; i++) {
-    const q = key[i];
-    if (q > t || (q === t && tiesLeft-- > 0)) kept[n++] = i;
+    const q = key[i] & 0x7fffffff;
+    if (q > threshold || (q === threshold && tiesLeft-- > 0)) kept[n++] = i;
   }
   return kept;
 }
@@ -45,26 +42,40 @@ export function std(w: Float32Array): number {
 }
 
 /**
- * The float32 bit patterns without the sign: for finite floats they order exactly as the magnitudes do,
- * which lets a radix select find the threshold in linear time without copying or sorting 37 M floats.
+ * The float32 bit patterns: without the sign bit (key & 0x7fffffff) they order exactly as the magnitudes do for
+ * finite floats, which lets a radix select find the threshold in linear time without copying or sorting 37 M
+ * floats (the mask is applied where a key is read, so no second array of 37 M keys is made).
  */
 function magnitudeKeys(w: Float32Array): Uint32Array {
-  const bits = new Uint32Array(w.buffer, w.byteOffset, w.length);
-  const key = new Uint32Array(w.length);
-  for (let i = 0; i < w.length; i++) key[i] = bits[i] & 0x7fffffff;
-  return key;
+  return new Uint32Array(w.buffer, w.byteOffset, w.length);
 }
 
-/** The k-th largest key (1-based), by two passes of a 16-bit radix histogram. */
-function kthLargestKey(key: Uint32Array, k: number): number {
+/**
+ * The k-th largest magnitude key (1-based) by two passes of a 16-bit radix histogram, how many keys equal to it
+ * the k largest take, and the count of non-zero keys. With fewer than k non-zeros, the threshold is the
+ * smallest non-zero key and every one of its ties is taken.
+ */
+function kthLargestKey(key: Uint32Array, k: number): { threshold: number; ties: number; nonZero: number } {
   const hist = new Float64Array(65536);
-  for (let i = 0; i < key.length; i++) hist[key[i] >>> 16]++;
-  let rank = k;
+  let zeros = 0;
+  for (let i = 0; i < key.length; i++) {
+    const q = key[i] & 0x7fffffff;
+    if (q === 0) zeros++;
+    hist[q >>> 16]++;
+  }
+  const nonZero = key.length - zeros;
+  // zeros are never kept: take them out of the lowest bucket
+  hist[0] -= zeros;
+  let rank = Math.min(k, nonZero);
+  if (rank === 0) return { threshold: 0, ties: 0, nonZero };
   let hi = 65535;
   while (hist[hi] < rank) rank -= hist[hi--];
   hist.fill(0);
-  for (let i = 0; i < key.length; i++) if (key[i] >>> 16 === hi) hist[key[i] & 0xffff]++;
+  for (let i = 0; i < key.length; i++) {
+    const q = key[i] & 0x7fffffff;
+    if (q >>> 16 === hi && q !== 0) hist[q & 0xffff]++;
+  }
   let lo = 65535;
   while (hist[lo] < rank) rank -= hist[lo--];
-  return ((hi << 16) | lo) >>> 0;
+  return { threshold: ((hi << 16) | lo) >>> 0, ties: rank, nonZero };
 }

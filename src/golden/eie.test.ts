@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { gaussian, gaussianMatrix, randInt, rng } from '../../test/helpers/random.js';
 import { compressModel, type LayerDetail } from '../compress/compress.js';
 import type { EieLayer, FloatLayer, NumericFormat } from '../model/types.js';
-import { bundleForward, quantizeInput } from './eie.js';
+import { noSaturations } from './saturation.js';
+import { bundleForward, bundleForwardBatch, quantizeInput } from './eie.js';
 
 /**
  * An independent dense reference of the hardware arithmetic, written from the spec in docs/numbers.md:
@@ -73,5 +74,28 @@ describe('golden EIE model', () => {
     // the seeds above must saturate both the accumulator and the output, or those paths go untested
     expect(saturated).toBeGreaterThan(0);
     expect(accClamps).toBeGreaterThan(0);
+  });
+
+  it('gives each input of a batch the outputs and saturation counts it gets alone', () => {
+    let counted = 0;
+    for (let seed = 1; seed <= 24; seed++) {
+      const r = rng(seed);
+      const n = FORMATS[seed % FORMATS.length];
+      const sizes = Array.from({ length: randInt(r, 2, 3) }, () => randInt(r, 1, 30));
+      const layers = mlp(r, sizes, seed % 4 === 0 ? 3 : 0.3, sizes.map(() => r() < 0.6));
+      const { bundle } = compressModel({ source: 't', layers }, { density: [0.1, 0.5, 1][seed % 3], bits: 4, sparse: { pes: [1, 3, 4][seed % 3], vBits: 4, zBits: 2 }, numeric: n });
+      // some inputs all zeros, some sparse, some dense: the batch skips a column only where every input is 0
+      const xs = Array.from({ length: randInt(r, 1, 7) }, (_, b) =>
+        quantizeInput(Array.from({ length: sizes[0] }, () => (b % 3 === 0 ? 0 : r() < 0.5 ? 0 : gaussian(r) * 4)), n),
+      );
+      const alone = bundle.layers.map(noSaturations);
+      const want = xs.map((x) => bundleForward(bundle, x, alone));
+      const together = bundle.layers.map(noSaturations);
+      const got = bundleForwardBatch(bundle, xs, together);
+      xs.forEach((_, b) => bundle.layers.forEach((_, l) => expect(got[l][b], `seed ${seed} input ${b} layer ${l}`).toEqual(want[b][l])));
+      expect(together).toEqual(alone);
+      counted += alone.reduce((t, s) => t + s.accumulator + s.outputs, 0);
+    }
+    expect(counted).toBeGreaterThan(0);
   });
 });

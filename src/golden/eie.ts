@@ -1,5 +1,5 @@
 import type { Bundle, EieLayer, NumericFormat } from '../model/types.js';
-import { roundShift, saturate, saturator, toFixed } from '../model/fixed.js';
+import { roundShift, saturate, signedRange, toFixed } from '../model/fixed.js';
 import type { Saturations } from './saturation.js';
 
 /**
@@ -11,47 +11,89 @@ import type { Saturations } from './saturation.js';
  * `sat`, when given, counts the additions and outputs that saturated.
  */
 export function eieLayerForward(layer: EieLayer, numeric: NumericFormat, input: Int32Array, sat?: Saturations): Int32Array {
+  return eieLayerForwardBatch(layer, numeric, [input], sat)[0];
+}
+
+/**
+ * eieLayerForward for several inputs in one pass over the stored entries, each input's additions in the same
+ * order as alone (a row lives in one PE, whose columns come in ascending order), so the same bits; `sat` counts
+ * over all of them. Decoding each entry once instead of once per input is most of `hwgen compress`'s check.
+ */
+export function eieLayerForwardBatch(layer: EieLayer, numeric: NumericFormat, inputs: Int32Array[], sat?: Saturations): Int32Array[] {
+  const n = inputs.length;
+  const { cols, rows } = layer;
   const pes = layer.slices.length;
-  const acc = Float64Array.from(layer.bias);
+  // acc[i·n + b]: row i of input b
+  const acc = new Float64Array(rows * n);
+  for (let i = 0; i < rows; i++) acc.fill(layer.bias[i], i * n, (i + 1) * n);
   const cb = layer.codebook;
+  const { min, max } = signedRange(numeric.accBits);
+  // Per column, the inputs whose activation is not 0 and its value: the engine broadcasts only those.
+  const first = new Int32Array(cols + 1);
+  const who = new Int32Array(cols * n);
+  const act = new Float64Array(cols * n);
+  let m = 0;
+  for (let j = 0; j < cols; j++) {
+    first[j] = m;
+    for (let b = 0; b < n; b++) {
+      if (inputs[b][j] === 0) continue;
+      who[m] = b;
+      act[m++] = inputs[b][j];
+    }
+  }
+  first[cols] = m;
   let adds = 0;
-  const satAcc = saturator(numeric.accBits);
   layer.slices.forEach((slice, p) => {
-    for (let j = 0; j < layer.cols; j++) {
-      const a = input[j];
-      if (a === 0) continue;
+    const { ptr, z, v } = slice;
+    for (let j = 0; j < cols; j++) {
+      const q0 = first[j];
+      const q1 = first[j + 1];
+      if (q0 === q1) continue;
       let local = -1;
-      for (let e = slice.ptr[j]; e < slice.ptr[j + 1]; e++) {
-        local += slice.z[e] + 1;
-        const i = local * pes + p;
-        const sum = acc[i] + cb[slice.v[e]] * a;
-        acc[i] = satAcc(sum);
-        if (acc[i] !== sum) adds++;
+      for (let e = ptr[j]; e < ptr[j + 1]; e++) {
+        local += z[e] + 1;
+        const row = (local * pes + p) * n;
+        const w = cb[v[e]];
+        for (let q = q0; q < q1; q++) {
+          const k = row + who[q];
+          const sum = acc[k] + w * act[q];
+          const s = sum > max ? max : sum < min ? min : sum;
+          acc[k] = s;
+          if (s !== sum) adds++;
+        }
       }
     }
   });
-  const out = new Int32Array(layer.rows);
   let clipped = 0;
-  for (let i = 0; i < layer.rows; i++) {
-    let y = roundShift(acc[i], layer.wFrac);
-    if (layer.relu && y < 0) y = 0;
-    out[i] = saturate(y, numeric.actBits);
-    if (out[i] !== y) clipped++;
-  }
+  const outs = inputs.map((_, b) => {
+    const out = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) {
+      let y = roundShift(acc[i * n + b], layer.wFrac);
+      if (layer.relu && y < 0) y = 0;
+      out[i] = saturate(y, numeric.actBits);
+      if (out[i] !== y) clipped++;
+    }
+    return out;
+  });
   if (sat) {
     sat.accumulator += adds;
     sat.outputs += clipped;
   }
-  return out;
+  return outs;
 }
 
 /** Runs every layer in turn; returns each layer's output (the last is the network's). `sat[l]` counts layer l's. */
 export function bundleForward(bundle: Bundle, input: Int32Array, sat?: Saturations[]): Int32Array[] {
-  checkInput(bundle, input);
-  const outs: Int32Array[] = [];
-  let x = input;
+  return bundleForwardBatch(bundle, [input], sat).map((outs) => outs[0]);
+}
+
+/** bundleForward for several inputs: per layer, each input's output. */
+export function bundleForwardBatch(bundle: Bundle, inputs: Int32Array[], sat?: Saturations[]): Int32Array[][] {
+  for (const input of inputs) checkInput(bundle, input);
+  const outs: Int32Array[][] = [];
+  let x = inputs;
   for (const [l, layer] of bundle.layers.entries()) {
-    x = eieLayerForward(layer, bundle.numeric, x, sat?.[l]);
+    x = eieLayerForwardBatch(layer, bundle.numeric, x, sat?.[l]);
     outs.push(x);
   }
   return outs;

@@ -19,15 +19,6 @@ export function saturate(x: number, bits: number): number {
   return x;
 }
 
-/**
- * saturate() with the range computed once: for inner loops (the golden model's accumulation runs once per
- * stored weight, and recomputing 2^(bits−1) there was most of `hwgen compress`'s error check).
- */
-export function saturator(bits: number): (x: number) => number {
-  const { min, max } = signedRange(bits);
-  return (x) => (x > max ? max : x < min ? min : x);
-}
-
 /** Float to fixed point: round half up (Math.round), then saturate. NaN is rejected before this point. */
 export function toFixed(x: number, frac: number, bits: number): number {
   return saturate(Math.round(x * 2 ** frac), bits);

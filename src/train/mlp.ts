@@ -62,9 +62,11 @@ export class Adam {
 export interface TrainOptions {
   epochs: number;
   batch: number;
-  /** Learning rate of the first epoch; it halves every `halveEvery` epochs. */
+  /** Learning rate of the first epoch; it halves every `halveEvery` epochs, or with `cosine` decays to 0 step by step. */
   lr: number;
   halveEvery?: number;
+  /** lr · (1 + cos(π · step / steps)) / 2 over all the steps of the run: a long retrain ends at a small rate. */
+  cosine?: boolean;
   random: Random;
   /** Called after each epoch with its mean training loss. */
   onEpoch?: (epoch: number, loss: number) => void;
@@ -86,12 +88,15 @@ export function trainMlp(net: Mlp, data: ImageSet, opts: TrainOptions): void {
   const bOpt = layers.map((l) => new Adam(l.out));
   const labels = new Uint8Array(bs);
   for (const l of layers) applyConstraints(l);
+  const perEpoch = Math.floor(data.count / bs);
+  const steps = opts.epochs * perEpoch;
 
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    const lr = opts.lr * 0.5 ** Math.floor(epoch / (opts.halveEvery ?? Infinity));
+    const epochLr = opts.lr * 0.5 ** Math.floor(epoch / (opts.halveEvery ?? Infinity));
     const order = opts.random.permutation(data.count);
     let loss = 0;
     for (let start = 0; start + bs <= data.count; start += bs) {
+      const lr = opts.cosine ? opts.lr * 0.5 * (1 + Math.cos((Math.PI * (epoch * perEpoch + start / bs)) / steps)) : epochLr;
       for (let b = 0; b < bs; b++) {
         const n = order[start + b];
         acts[0].set(data.images.subarray(n * data.pixels, (n + 1) * data.pixels), b * data.pixels);
@@ -125,7 +130,7 @@ export function trainMlp(net: Mlp, data: ImageSet, opts: TrainOptions): void {
         applyConstraints(l);
       });
     }
-    opts.onEpoch?.(epoch, loss / (Math.floor(data.count / bs) * bs));
+    opts.onEpoch?.(epoch, loss / (perEpoch * bs));
   }
 }
 

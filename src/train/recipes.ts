@@ -24,9 +24,9 @@ export interface TrainRequest {
   hidden?: number[];
   /** EIE: final density per layer. */
   density?: number[];
-  /** Epochs of float (or binary) training; EIE also per pruning stage and of centroid fine-tuning. */
+  /** Epochs of float (or binary) training; EIE also per pruning stage (one value per stage) and of centroid fine-tuning. */
   epochs?: number;
-  pruneEpochs?: number;
+  pruneEpochs?: number[];
   shareEpochs?: number;
   bits?: number;
   sparse?: SparseFormat;
