@@ -1,10 +1,12 @@
 import { HwgenError } from '../errors.js';
 import type { Target } from './target.js';
+import { ice40Target } from './ice40.js';
 import { simTarget } from './sim.js';
 
 /** Every target `hwgen build --target` knows, by name: one line per target. */
 export const TARGETS: Record<string, Target> = {
   sim: simTarget,
+  ice40: ice40Target,
 };
 
 export function targetNamed(name: string): Target {
