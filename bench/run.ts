@@ -8,6 +8,7 @@ import { benchEie } from './eie.js';
 import { benchEieResources } from './eie-resources.js';
 import { benchReport } from './report.js';
 import { benchFashionMnist } from './fashion-mnist.js';
+import { benchTargetsIce40 } from './targets-ice40.js';
 
 const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   compress: benchCompress,
@@ -16,6 +17,7 @@ const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   'eie-resources': benchEieResources,
   report: benchReport,
   'fashion-mnist': benchFashionMnist,
+  'targets-ice40': benchTargetsIce40,
 };
 
 const [name, ...args] = process.argv.slice(2);
