@@ -12,9 +12,10 @@ import { buildTarget, fileHashes, MANIFEST, type BuildRequest } from './build.js
 import { ICE40_BOARDS, ICE40_TOP } from './ice40.js';
 
 /**
- * `hwgen build --target ice40` end to end on a tiny EIE bundle (one PE: the smallest build, a few minutes of
- * yosys and nextpnr): a bitstream through Debian's tools, the same folder again on a rebuild, once through the
- * WebAssembly tools; and the refusals, which leave no output folder.
+ * `hwgen build --target ice40` end to end on a tiny EIE bundle (one PE, the smallest build: about 4,300 logic
+ * cells, minutes of yosys and nextpnr): a bitstream through Debian's tools and the same folder again on a
+ * rebuild; the refusals, which leave no output folder. The WebAssembly tools are three times slower on it, so
+ * ice40-flow.test.ts runs them on the same board top around a small stand-in for the shell.
  */
 const root = mkdtempSync(join(tmpdir(), 'hwgen-ice40-test-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -97,20 +98,5 @@ describe('hwgen build --target ice40: the flow', () => {
     await buildTarget(request('icebreaker-again'));
     expect(fileHashes(join(root, 'icebreaker-again'))).toEqual(fileHashes(dir));
     expect(readFileSync(join(root, 'icebreaker-again', MANIFEST))).toEqual(readFileSync(join(dir, MANIFEST)));
-  }, 1_800_000);
-
-  it('writes a bitstream through the WebAssembly tools (@yowasp/yosys, @yowasp/nextpnr-ice40)', async () => {
-    const before = process.env[FPGA_TOOLS_ENV];
-    process.env[FPGA_TOOLS_ENV] = 'wasm';
-    try {
-      const r = await buildTarget(request('wasm'));
-      expect(isBitstream(readFileSync(join(root, 'wasm', `${ICE40_TOP}.bin`)))).toBe(true);
-      expect(readFileSync(join(root, 'wasm', 'README.md'), 'utf8')).toContain('the YoWASP WebAssembly builds');
-      expect(readFileSync(join(root, 'wasm', 'logs', 'nextpnr.log'), 'utf8')).toMatch(/^@yowasp\/nextpnr-ice40 0\.8/);
-      expect(r.resources!.LC.used).toBeLessThanOrEqual(ICE40_BOARDS.icebreaker.capacity.LC);
-    } finally {
-      if (before === undefined) delete process.env[FPGA_TOOLS_ENV];
-      else process.env[FPGA_TOOLS_ENV] = before;
-    }
   }, 1_800_000);
 });

@@ -54,12 +54,12 @@ export const ICE40_BOARDS: Record<string, Board> = {
 /** nextpnr's names for what the resource report counts, by the report's names. */
 const CELLS: Record<string, string> = { LC: 'ICESTORM_LC', BRAM: 'ICESTORM_RAM', DSP: 'ICESTORM_DSP', SPRAM: 'ICESTORM_SPRAM' };
 
-interface NextpnrReport {
+export interface NextpnrReport {
   utilization: Record<string, { used: number; available: number }>;
   fmax?: Record<string, { achieved: number; constraint: number }>;
 }
 
-interface Design {
+export interface Design {
   files: Map<string, string>;
   pcf: string;
 }
@@ -88,7 +88,7 @@ async function buildIce40(ctx: BuildContext): Promise<BuildSummary> {
   const tools = await fpgaToolchain(['yosys', 'nextpnr-ice40', 'icepack']);
   const work = mkdtempSync(join(tmpdir(), 'hwgen-ice40-'));
   try {
-    const flow = new Flow(tools, board, work, ctx);
+    const flow = new Ice40Flow(tools, board, work, ctx);
     // 1. Does it fit? Synthesis and nextpnr's packing (no placement) count the cells of each build tried.
     // The bundle does not change the hardware: only the config does.
     const measure = async (_bundle: AnyBundle, config: object): Promise<Resources> => {
@@ -180,8 +180,41 @@ function leniently(hz: number, baud: number): number {
   return Math.max(MIN_CLKS_PER_BIT, Math.round(hz / baud));
 }
 
-/** One build's files in the work folder, its synthesis and its place-and-route. */
-class Flow {
+/** The clock a build runs at: the PLL setting (none: the oscillator), the UART's baud and its divider. */
+export interface ClockChoice {
+  pll?: PllSetting;
+  clockHz: number;
+  baud: number;
+  clksPerBit: number;
+}
+
+/** The board top (hwgen_ice40: PLL, power-on reset, UART link, shell) and the PCF, under the build's banner. */
+export function renderBoardTop(board: Board, at: ClockChoice, hash: string, engineTitle: string): { top: string; pcf: string } {
+  const pll = at.pll && {
+    ...at.pll,
+    cell: board.extra!.pll,
+    input: board.extra!.pllInput,
+    divr1: at.pll.divr + 1,
+    divf1: at.pll.divf + 1,
+    div2q: 2 ** at.pll.divq,
+  };
+  const top = renderTemplate('targets/ice40/hwgen_ice40.v.hbs', {
+    banner: banner(hash),
+    boardTitle: board.title,
+    engineTitle,
+    baud: at.baud,
+    clksPerBit: at.clksPerBit,
+    fifoAw: FIFO_AW,
+    clockMHz: (at.clockHz / 1e6).toFixed(3),
+    boardMHz: board.clockHz / 1e6,
+    pll,
+  });
+  const pcf = renderTemplate('targets/ice40/hwgen_ice40.pcf.hbs', { banner: banner(hash, '#'), boardTitle: board.title, part: board.part, pins: board.pins });
+  return { top, pcf };
+}
+
+/** One build's files in a work folder, its synthesis and its place-and-route (ctx: the build, for design()). */
+export class Ice40Flow {
   synthLog = '';
   lastLog = '';
   kept?: { design: Design; report: NextpnrReport };
@@ -190,39 +223,19 @@ class Flow {
     readonly tools: FpgaToolchain,
     readonly board: Board,
     readonly work: string,
-    readonly ctx: BuildContext,
+    readonly ctx?: BuildContext,
   ) {}
 
   /** The Verilog and PCF of a build at a clock: shell and engine, the UART link, the board top. */
-  design(config: object, at: { pll?: PllSetting; clockHz: number; baud: number; clksPerBit: number }): Design {
-    const { engine } = this.ctx;
-    const shell: ShellConfig = { ...this.ctx.shell, clockHz: at.clockHz };
+  design(config: object, at: ClockChoice): Design {
+    const { engine } = this.ctx!;
+    const shell: ShellConfig = { ...this.ctx!.shell, clockHz: at.clockHz };
     const hash = shellHash(engine.configHash(config), shell);
-    const board = this.board;
-    const pll = at.pll && {
-      ...at.pll,
-      cell: board.extra!.pll,
-      input: board.extra!.pllInput,
-      divr1: at.pll.divr + 1,
-      divf1: at.pll.divf + 1,
-      div2q: 2 ** at.pll.divq,
-    };
-    const top = renderTemplate('targets/ice40/hwgen_ice40.v.hbs', {
-      banner: banner(hash),
-      boardTitle: board.title,
-      engineTitle: `${engine.title} (${engine.describe(config)})`,
-      baud: at.baud,
-      clksPerBit: at.clksPerBit,
-      fifoAw: FIFO_AW,
-      clockMHz: (at.clockHz / 1e6).toFixed(3),
-      boardMHz: board.clockHz / 1e6,
-      pll,
-    });
-    const files = new Map([...renderShell(engine, config, shell), ...uartFiles(banner(hash)), [`${ICE40_TOP}.v`, top]]);
-    const pcf = renderTemplate('targets/ice40/hwgen_ice40.pcf.hbs', { banner: banner(hash, '#'), boardTitle: board.title, part: board.part, pins: board.pins });
-    return { files, pcf };
+    const { top, pcf } = renderBoardTop(this.board, at, hash, `${engine.title} (${engine.describe(config)})`);
+    return { files: new Map([...renderShell(engine, config, shell), ...uartFiles(banner(hash)), [`${ICE40_TOP}.v`, top]]), pcf };
   }
 
+  /** yosys synth_ice40 of the design's files (top: hwgen_ice40), the PCF beside them for nextpnr. */
   async synth(design: Design): Promise<void> {
     for (const [name, text] of design.files) writeFileSync(join(this.work, name), text);
     writeFileSync(join(this.work, `${ICE40_TOP}.pcf`), design.pcf);
@@ -252,12 +265,13 @@ class Flow {
 function deterministic(log: string): string {
   return log
     .split('\n')
-    .filter((l) => !/\b\d+(\.\d+)?\s*s(ec(onds)?)?\b|[Tt]ime:|took \d/.test(l))
+    // The router's progress rows end in its batch and total seconds.
+    .filter((l) => !/\b\d+(\.\d+)?\s*s(ec(onds)?)?\b|[Tt]ime:|took \d|\d+\.\d+\s+\d+\.\d+\|\s*$/.test(l))
     .join('\n');
 }
 
 /** The lowest Fmax over the clocks nextpnr timed (the design has one: the core clock). */
-function fmaxOf(r: NextpnrReport): number {
+export function fmaxOf(r: NextpnrReport): number {
   const all = Object.values(r.fmax ?? {}).map((f) => f.achieved);
   if (!all.length) throw new HwgenError('nextpnr-ice40 reported no Fmax for the design');
   return Math.min(...all);
