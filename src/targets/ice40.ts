@@ -80,7 +80,7 @@ async function buildIce40(ctx: BuildContext): Promise<BuildSummary> {
   checkPllInput(board.clockHz, boardName);
   // Refuse a baud no clock of this board can make before any long step (the one Fmax allows is checked below).
   if (!choosePll(board.clockHz, Infinity, (hz) => bauds(hz, baud))) {
-    clocksPerBit(board.clockHz, baud); // a baud that is no number says so
+    if (!Number.isInteger(baud) || baud <= 0) clocksPerBit(board.clockHz, baud); // says what a baud must be
     const fastest = Math.floor(PLL_LIMITS.out[1] * 1e6 / MIN_CLKS_PER_BIT);
     throw new HwgenError(`--baud ${baud}: no clock the ${board.title}'s PLL makes (up to ${PLL_LIMITS.out[1]} MHz, and the logic is slower) gives it within ${MAX_BAUD_ERROR * 100}%; the UART needs ${MIN_CLKS_PER_BIT} clocks per bit, so at most ${fastest} baud; the default is ${DEFAULT_BAUD}`, 2);
   }
