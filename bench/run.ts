@@ -11,6 +11,7 @@ import { benchReport } from './report.js';
 import { benchFashionMnist } from './fashion-mnist.js';
 import { benchHost } from './host.js';
 import { benchTargets } from './targets.js';
+import { benchTargetsIce40 } from './targets-ice40.js';
 
 const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   compress: benchCompress,
@@ -22,6 +23,7 @@ const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   'fashion-mnist': benchFashionMnist,
   host: benchHost,
   targets: benchTargets,
+  'targets-ice40': benchTargetsIce40,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,5 +1,6 @@
 import { HwgenError } from '../errors.js';
 import type { Target } from './target.js';
+import { ice40Target } from './ice40.js';
 import { simTarget } from './sim.js';
 import { pcieTarget } from './pcie.js';
 import { zynqTarget } from './zynq.js';
@@ -9,6 +10,7 @@ export const TARGETS: Record<string, Target> = {
   sim: simTarget,
   zynq: zynqTarget,
   pcie: pcieTarget,
+  ice40: ice40Target,
 };
 
 export function targetNamed(name: string): Target {

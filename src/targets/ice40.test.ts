@@ -1,0 +1,106 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { gaussianMatrix, rng } from '../../test/helpers/random.js';
+import { compressModel } from '../compress/compress.js';
+import { HwgenError } from '../errors.js';
+import { FPGA_TOOLS_ENV, fpgaToolchain } from '../gen/fpga-tools.js';
+import { writeBundle } from '../model/bundle.js';
+import { DEFAULT_BAUD } from '../protocol/link.js';
+import { buildTarget, fileHashes, MANIFEST, type BuildRequest } from './build.js';
+import { ICE40_BOARDS, ICE40_TOP } from './ice40.js';
+
+/**
+ * `hwgen build --target ice40` end to end on a tiny EIE bundle (one PE, the smallest build: about 4,300 logic
+ * cells, minutes of yosys and nextpnr): a bitstream through Debian's tools and the same folder again on a
+ * rebuild; the refusals, which leave no output folder. The WebAssembly tools are three times slower on it, so
+ * ice40-flow.test.ts runs them on the same board top around a small stand-in for the shell.
+ */
+const root = mkdtempSync(join(tmpdir(), 'hwgen-ice40-test-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const model = join(root, 'tiny.hwb');
+{
+  const r = rng(3);
+  const layers = [16, 10].map((rows, l) => {
+    const cols = l ? 16 : 20;
+    return { name: `fc${l}`, rows, cols, weight: gaussianMatrix(r, rows * cols, 0.4), bias: gaussianMatrix(r, rows, 0.4), relu: l === 0 };
+  });
+  const numeric = { actBits: 16, actFrac: 8, weightBits: 16, accBits: 32 };
+  writeBundle(model, compressModel({ source: 't', layers }, { density: 0.4, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 2 }, numeric }).bundle);
+}
+
+const request = (out: string, more: Partial<BuildRequest> = {}): BuildRequest => ({ target: 'ice40', model, build: { pes: 1 }, out: join(root, out), ...more });
+
+/** An iCE40 bitstream holds the sync word 7E AA 99 7E after icepack's comment header. */
+function isBitstream(bin: Buffer): boolean {
+  return bin.length > 50_000 && bin.subarray(0, 200).indexOf(Buffer.from([0x7e, 0xaa, 0x99, 0x7e])) >= 0;
+}
+
+async function refused(req: BuildRequest, pattern: RegExp): Promise<void> {
+  const e = await buildTarget(req).then(() => undefined, (e: unknown) => e);
+  expect(e).toBeInstanceOf(HwgenError);
+  expect((e as Error).message).toMatch(pattern);
+  expect(existsSync(req.out), 'no output folder').toBe(false);
+  expect(readdirSync(root).filter((n) => n.startsWith('.')), 'no scratch folder left').toEqual([]);
+}
+
+describe('hwgen build --target ice40: refusals, before any long step', () => {
+  it('an unknown board, listing the boards', async () => {
+    await refused(request('a', { board: 'icestick' }), /--board icestick: --target ice40 knows icebreaker, hx8k-breakout/);
+  });
+
+  it('a baud no clock of the board can make', async () => {
+    await refused(request('b', { options: { baud: 100_000_000 } }), /--baud 100000000: no clock the iCEBreaker.*PLL makes .*at most 68750000 baud/);
+    await refused(request('c', { options: { baud: 0 } }), /whole number/);
+  });
+
+  it('an unknown FPGA tool source', async () => {
+    await expect(fpgaToolchain(['yosys'], { ...process.env, [FPGA_TOOLS_ENV]: 'docker' })).rejects.toThrow(/HWGEN_FPGA_TOOLS=docker: give system .*, wasm .* or leave it unset/);
+  });
+
+  it("falls back to the WebAssembly tools when Debian's are not on PATH, and names the packages when forced to the system's", async () => {
+    const tc = await fpgaToolchain(['yosys', 'nextpnr-ice40', 'icepack'], { PATH: join(root, 'nothing') });
+    expect(tc.source).toBe('wasm');
+    expect(tc.versions.yosys).toMatch(/^@yowasp\/yosys 0\.55/);
+    await expect(fpgaToolchain(['yosys', 'icepack'], { PATH: join(root, 'nothing'), [FPGA_TOOLS_ENV]: 'system' })).rejects.toThrow(
+      /yosys \(Debian package 'yosys'\), icepack \(Debian package 'fpga-icestorm'\) are not installed/,
+    );
+  });
+});
+
+describe('hwgen build --target ice40: the flow', () => {
+  it('refuses a build that does not fit the UP5K, naming the largest PE count that does', async () => {
+    // Two PEs of this engine take 5,405 logic cells and 31 block RAMs (each PE's memories are block RAMs of their own).
+    await refused(
+      request('d', { build: { pes: 2 } }),
+      /does not fit up5k-sg48 \(iCEBreaker.*\): LC \d+ of 5280 \(\d+%\), BRAM 31 of 30 \(103%\); the largest build that fits is 1 PE \(--pes 1\) \(cells as nextpnr-ice40 packs/,
+    );
+  }, 900_000);
+
+  it("writes a bitstream with Debian's tools, and the same folder byte for byte on a rebuild", async () => {
+    const a = await buildTarget(request('icebreaker'));
+    const dir = join(root, 'icebreaker');
+    expect(isBitstream(readFileSync(join(dir, `${ICE40_TOP}.bin`)))).toBe(true);
+    expect(Object.keys(a.manifest.files).sort()).toEqual(
+      expect.arrayContaining(['README.md', `${ICE40_TOP}.bin`, `${ICE40_TOP}.pcf`, 'logs/nextpnr.log', 'logs/yosys.log', 'nextpnr-report.json', `rtl/${ICE40_TOP}.v`, 'rtl/hwgen_uart_link.v', 'rtl/hwgen_shell.v']),
+    );
+    const cap = ICE40_BOARDS.icebreaker.capacity;
+    expect(a.resources!.LC.available).toBe(cap.LC);
+    expect(a.resources!.BRAM.available).toBe(cap.BRAM);
+    expect(a.resources!.LC.used).toBeGreaterThan(1000);
+    expect(a.resources!.LC.used).toBeLessThanOrEqual(cap.LC);
+    expect(a.fmaxMHz! * 1e6).toBeGreaterThanOrEqual(a.clockHz!);
+    expect(a.manifest.shell.clockHz).toBe(a.clockHz);
+    const pcf = readFileSync(join(dir, `${ICE40_TOP}.pcf`), 'utf8');
+    expect(pcf).toMatch(/set_io clk_in 35\nset_io uart_rx 6\nset_io uart_tx 9/);
+    const top = readFileSync(join(dir, 'rtl', `${ICE40_TOP}.v`), 'utf8');
+    expect(top).toContain(`.CLKS_PER_BIT(${Math.round(a.clockHz! / DEFAULT_BAUD)})`);
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain(`serial:/dev/ttyUSB1?baud=${DEFAULT_BAUD}`);
+
+    await buildTarget(request('icebreaker-again'));
+    expect(fileHashes(join(root, 'icebreaker-again'))).toEqual(fileHashes(dir));
+    expect(readFileSync(join(root, 'icebreaker-again', MANIFEST))).toEqual(readFileSync(join(dir, MANIFEST)));
+  }, 1_800_000);
+});
