@@ -35,7 +35,7 @@ it('npm pack ships the compiled CLI and what it reads; installed with production
   const app = join(tmp, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), '{ "name": "app", "private": true }');
-  execFileSync('npm', ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(packed, tarball!)], {
+  execFileSync('npm', ['install', '--omit=dev', '--omit=optional', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(packed, tarball!)], {
     cwd: app,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
