@@ -213,8 +213,9 @@ export class Device {
   /**
    * Sends commands in frames that fit the board and the link. A write-only frame that gets no good answer in a
    * few tries is sent again as two halves (the same writes, so repeating them is harmless), and the frames after
-   * it stay short: a noisy link gets short frames through. Clean frames grow the size back, up to the board's
-   * buffer. Write-only frames share the link several at a time; a frame with answers or a RUN waits for its
+   * it stay short: a noisy link gets short frames through. Each clean frame grows the size by an eighth, up to the
+   * board's buffer: slowly enough that frames settle near the length the link's error rate lets through, rather
+   * than growing back into frames that fail. Write-only frames share the link several at a time; a frame with answers or a RUN waits for its
    * reply before the next goes. Returns each command's answer data, checked.
    */
   private async exchange(cmds: Command[], opts: { idempotent: boolean; signal?: AbortSignal; onFrame?: (words: number) => void }): Promise<Uint32Array[]> {
@@ -239,7 +240,7 @@ export class Device {
         .request(FRAME.COMMAND, payload, { idempotent: writeOnly, tries, maxTries: shrinkable ? SHRINK_AFTER_TRIES : undefined })
         .then((reply) => {
           answers.push(...splitResponses(frame, reply, this.link.name));
-          this.frameWords = tries.count > 1 ? Math.max(MIN_FRAME_WORDS, size >> 1) : Math.min(max, size + (max >> 3));
+          this.frameWords = tries.count > 1 ? Math.max(MIN_FRAME_WORDS, size >> 1) : Math.min(max, size + Math.max(1, size >> 3));
           opts.onFrame?.(words);
         })
         .catch((e: unknown) => {

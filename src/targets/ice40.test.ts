@@ -8,7 +8,7 @@ import { HwgenError } from '../errors.js';
 import { FPGA_TOOLS_ENV, fpgaToolchain } from '../gen/fpga-tools.js';
 import { writeBundle } from '../model/bundle.js';
 import { DEFAULT_BAUD } from '../protocol/link.js';
-import { buildTarget, fileHashes, MANIFEST, type BuildRequest } from './build.js';
+import { buildTarget, fileHashes, type BuildRequest } from './build.js';
 import { ICE40_BOARDS, ICE40_TOP } from './ice40.js';
 
 /**
@@ -71,22 +71,23 @@ describe('hwgen build --target ice40: refusals, before any long step', () => {
 });
 
 describe('hwgen build --target ice40: the flow', () => {
-  it('refuses a build that does not fit the UP5K, naming the largest PE count that does', async () => {
-    // Two PEs of this engine take 5,405 logic cells and 31 block RAMs (each PE's memories are block RAMs of their own).
+  it('refuses a build that does not fit the UP5K, before placing anything', async () => {
+    // Since CHECKSUM's read paths one PE of this engine packs to about 5,700 cells, over the UP5K's 5,280
+    // (docs/ice40.md); the search for the largest build that fits is tested on the Xilinx parts (zynq.test.ts).
     await refused(
-      request('d', { build: { pes: 2 } }),
-      /does not fit up5k-sg48 \(iCEBreaker.*\): LC \d+ of 5280 \(\d+%\), BRAM 31 of 30 \(103%\); the largest build that fits is 1 PE \(--pes 1\) \(cells as nextpnr-ice40 packs/,
+      request('d', { build: { pes: 1 } }),
+      /EIE 1 PEs?, .* does not fit up5k-sg48 \(iCEBreaker.*\): LC \d+ of 5280 \(\d+%\).*; not even one PE fits: choose a larger board \(cells as nextpnr-ice40 packs/,
     );
   }, 900_000);
 
-  it("writes a bitstream with Debian's tools, and the same folder byte for byte on a rebuild", async () => {
-    const a = await buildTarget(request('icebreaker'));
-    const dir = join(root, 'icebreaker');
+  it("writes a bitstream for the HX8K with Debian's tools, with a PLL clock under nextpnr's Fmax", async () => {
+    const a = await buildTarget(request('hx8k', { board: 'hx8k-breakout' }));
+    const dir = join(root, 'hx8k');
     expect(isBitstream(readFileSync(join(dir, `${ICE40_TOP}.bin`)))).toBe(true);
     expect(Object.keys(a.manifest.files).sort()).toEqual(
       expect.arrayContaining(['README.md', `${ICE40_TOP}.bin`, `${ICE40_TOP}.pcf`, 'logs/nextpnr.log', 'logs/yosys.log', 'nextpnr-report.json', `rtl/${ICE40_TOP}.v`, 'rtl/hwgen_uart_link.v', 'rtl/hwgen_shell.v']),
     );
-    const cap = ICE40_BOARDS.icebreaker.capacity;
+    const cap = ICE40_BOARDS['hx8k-breakout'].capacity;
     expect(a.resources!.LC.available).toBe(cap.LC);
     expect(a.resources!.BRAM.available).toBe(cap.BRAM);
     expect(a.resources!.LC.used).toBeGreaterThan(1000);
@@ -94,13 +95,13 @@ describe('hwgen build --target ice40: the flow', () => {
     expect(a.fmaxMHz! * 1e6).toBeGreaterThanOrEqual(a.clockHz!);
     expect(a.manifest.shell.clockHz).toBe(a.clockHz);
     const pcf = readFileSync(join(dir, `${ICE40_TOP}.pcf`), 'utf8');
-    expect(pcf).toMatch(/set_io clk_in 35\nset_io uart_rx 6\nset_io uart_tx 9/);
+    expect(pcf).toMatch(/set_io clk_in J3\nset_io uart_rx B10\nset_io uart_tx B12/);
     const top = readFileSync(join(dir, 'rtl', `${ICE40_TOP}.v`), 'utf8');
     expect(top).toContain(`.CLKS_PER_BIT(${Math.round(a.clockHz! / DEFAULT_BAUD)})`);
     expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain(`serial:/dev/ttyUSB1?baud=${DEFAULT_BAUD}`);
 
-    await buildTarget(request('icebreaker-again'));
-    expect(fileHashes(join(root, 'icebreaker-again'))).toEqual(fileHashes(dir));
-    expect(readFileSync(join(root, 'icebreaker-again', MANIFEST))).toEqual(readFileSync(join(dir, MANIFEST)));
+    // The manifest lists every file's hash, and the files are what it says: ice40-flow.test.ts shows the same
+    // inputs give the same bytes through these tools (a second full build here would double the suite's longest test).
+    expect(fileHashes(dir)).toEqual(a.manifest.files);
   }, 1_800_000);
 });
