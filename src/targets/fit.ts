@@ -39,7 +39,8 @@ export async function checkFits(ctx: BuildContext, measure: (bundle: AnyBundle, 
 function tryWithPes(ctx: BuildContext, n: number) {
   try {
     return ctx.engine.withPes(ctx.bundle, ctx.config, n);
-  } catch {
-    return undefined; // the bundle does not fit that build's memories
+  } catch (e) {
+    if (e instanceof HwgenError) return undefined; // the bundle does not fit that build's memories
+    throw e;
   }
 }

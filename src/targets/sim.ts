@@ -10,8 +10,9 @@ import type { BuildContext, Target } from './target.js';
  * The Verilator model of the shell and engine for a planned build, from the model cache when it holds one:
  * what this target copies into its folder, and what `hwgen sim` drives without an output folder.
  */
-export function simModel(engine: AnyEngine, config: object, shell: Partial<ShellConfig> = {}, trace = false): BuiltModel {
-  return buildModel({ files: renderShell(engine, config, shell), top: SHELL_TOP, stream: 'bytes', trace });
+export function simModel(engine: AnyEngine, config: object, shell: Partial<ShellConfig> = {}, trace = false): BuiltModel & { files: Map<string, string> } {
+  const files = renderShell(engine, config, shell);
+  return { ...buildModel({ files, top: SHELL_TOP, stream: 'bytes', trace }), files };
 }
 
 /**
@@ -24,11 +25,10 @@ export const simTarget: Target = {
   boards: {},
   options: [],
   async build(ctx: BuildContext) {
-    const files = renderShell(ctx.engine, ctx.config, ctx.shell);
-    mkdirSync(join(ctx.dir, 'rtl'));
-    for (const [name, text] of files) writeFileSync(join(ctx.dir, 'rtl', name), text);
     ctx.progress.step(`building the Verilator model of ${SHELL_TOP} (${ctx.engine.title}: ${ctx.engine.describe(ctx.config)})`);
     const model = simModel(ctx.engine, ctx.config, ctx.shell);
+    mkdirSync(join(ctx.dir, 'rtl'));
+    for (const [name, text] of model.files) writeFileSync(join(ctx.dir, 'rtl', name), text);
     copyFileSync(model.binary, join(ctx.dir, 'model'));
     chmodSync(join(ctx.dir, 'model'), 0o755);
     const next = [`hwgen info --device sim:${ctx.outName}`, `hwgen run --device sim:${ctx.outName} --input x.npy`];
