@@ -1,8 +1,9 @@
-import { STATS_FIELDS, LAYER_STRIDE } from '../../protocol/command-set.js';
+import { FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, STATS_FIELDS } from '../../protocol/command-set.js';
 import { commandsVerilog } from '../../protocol/emit.js';
 import { configHash, type EieConfig } from './config.js';
 import { banner, clog2, hwFile, renderTemplate, resize, signExtend, signedLiteral } from '../../gen/render.js';
 import { decoderInstance, decoderPorts, renderDecoder, type DecoderSpec } from '../../gen/decoder.js';
+import { layerMemory, renderLayerTable, tableWidth, type LayerTable } from '../../gen/layer-table.js';
 
 /** Widths of the engine's signals, derived once from the config (the templates only substitute them). */
 export function eieWidths(c: EieConfig) {
@@ -42,6 +43,15 @@ export function eieWidths(c: EieConfig) {
   };
 }
 
+/** The layer table: each descriptor field keeps the bits of the register it loads (`rows`: none, the PEs never need it). */
+export function eieLayerTable(c: EieConfig): LayerTable {
+  const w = eieWidths(c);
+  const width: Record<(typeof LAYER_FIELDS)[number], number> = {
+    cols: w.COL_W + 1, rows: 0, inGroups: w.ACT_AW + 1, outGroups: w.ACT_AW + 1, ptrBase: w.PTR_AW, biasBase: w.BIAS_AW, flags: FLAG_RELU_SHIFT + 1,
+  };
+  return { fields: LAYER_FIELDS.map((f) => ({ name: f, width: width[f] })), stride: LAYER_STRIDE, L_W: w.L_W, prefix: 'LAYER_' };
+}
+
 /**
  * The engine's memories as the shared decoder sees them (docs/eie.md, "Memory layout per PE"): the codebook and the
  * layer table are written to all PEs at once (every PE keeps its copy of the codebook; the layer table is one);
@@ -59,11 +69,7 @@ export function eieMemories(c: EieConfig): DecoderSpec {
         write: { itemWords: 1, depth: 2 ** w.CB_AW, oneCopy: true },
         read: { depth: 2 ** w.CB_AW, copies: c.pes, bits: c.weightBits, signed: true },
       },
-      {
-        mem: 'LAYER',
-        write: { itemWords: 1, depth: 2 ** (w.L_W + w.STRIDE_BITS), oneCopy: true },
-        read: { depth: 2 ** (w.L_W + w.STRIDE_BITS), bits: 32, signed: false },
-      },
+      layerMemory(eieLayerTable(c)),
       { mem: 'PTR', write: { itemWords: 1, depth: 2 ** w.PTR_AW }, read: { depth: 2 ** w.PTR_AW, copies: c.pes, bits: w.PTR_W, signed: false } },
       {
         mem: 'SPMAT',
@@ -92,7 +98,6 @@ const STAT_SIGNALS: Record<(typeof STATS_FIELDS)[number], string> = {
 function context(c: EieConfig) {
   const w = eieWidths(c);
   const hash = configHash(c);
-  const DESC_AW = w.L_W + w.STRIDE_BITS;
   const dec = decoderPorts(eieMemories(c), STAT_SIGNALS);
   return {
     ...w,
@@ -101,8 +106,8 @@ function context(c: EieConfig) {
     FIFO_DEPTH: c.fifoDepth,
     EPW: c.entriesPerWord,
     MAX_LAYERS: 2 ** w.L_W,
-    DESC_AW,
-    DESC_DEPTH: 2 ** DESC_AW,
+    layerTable: renderLayerTable(eieLayerTable(c), dec.memBits),
+    DESC_W: tableWidth(eieLayerTable(c)),
     ...dec,
     decoderInstance: decoderInstance(
       eieMemories(c),
@@ -132,7 +137,6 @@ function context(c: EieConfig) {
     prodWide: signExtend('s4_prod', w.PROD_W, c.accBits + 1),
     statOffset: `${w.L_W}'d${STATS_FIELDS.length % 2 ** w.L_W}`,
     hostRaddr: resize('rd_addr', dec.RD_AW, w.ACT_AW),
-    hostDescAddr: resize('rd_addr', dec.RD_AW, DESC_AW),
     hostCbAddr: resize('rd_addr', dec.RD_AW, w.CB_AW),
     hostSpmAddr: resize('rd_addr', dec.RD_AW, w.SPM_AW),
     hostBiasAddr: resize('rd_addr', dec.RD_AW, w.BIAS_AW),

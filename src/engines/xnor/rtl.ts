@@ -2,6 +2,7 @@ import { XNOR_FLAG_SHIFT, XNOR_LAYER_FIELDS, XNOR_STATS_FIELDS, XNOR_LAYER_STRID
 import { commandsVerilog } from '../../protocol/emit.js';
 import { banner, clog2, renderTemplate, resize, signExtend } from '../../gen/render.js';
 import { decoderInstance, decoderPorts, renderDecoder, type DecoderSpec } from '../../gen/decoder.js';
+import { layerMemory, renderLayerTable, tableWidth, type LayerTable } from '../../gen/layer-table.js';
 import { xnorConfigHash, xnorDimBits, type XnorConfig } from './config.js';
 
 /** Bits of a signed integer that holds every value in [−m, m]. */
@@ -75,15 +76,15 @@ export function xnorWidths(c: XnorConfig) {
   };
 }
 
-/** Bits each layer descriptor field keeps (one small memory per field, indexed by layer), in XNOR_LAYER_FIELDS order. */
-export function xnorFieldWidths(c: XnorConfig): number[] {
+/** The layer table: each descriptor field keeps the bits of the register it loads (`rows`: none, the units never need it). */
+export function xnorLayerTable(c: XnorConfig): LayerTable {
   const w = xnorWidths(c);
   const width: Record<(typeof XNOR_LAYER_FIELDS)[number], number> = {
     cols: w.K_W, rows: 0, folds: w.F_W, groups: w.G_W, wBase: w.W_AW, pBase: w.P_AW, flags: XNOR_FLAG_SHIFT + 6, lastLanes: w.LANE_W,
     inH: w.D_W, inW: w.D_W, kernelW: w.D_W, pool: w.D_W, originY: w.D_W, originX: w.D_W, outH: w.D_W, outW: w.D_W,
     pixWords: w.F_W, outPixWords: w.BUF_AW, rowWords: w.X_AW, startAddr: w.X_AW, poolStep: w.X_AW, poolRowStep: w.X_AW,
   };
-  return XNOR_LAYER_FIELDS.map((f) => width[f]);
+  return { fields: XNOR_LAYER_FIELDS.map((f) => ({ name: f, width: width[f] })), stride: XNOR_LAYER_STRIDE, L_W: w.L_W, prefix: 'XNOR_LAYER_' };
 }
 
 /**
@@ -94,17 +95,12 @@ export function xnorFieldWidths(c: XnorConfig): number[] {
  */
 export function xnorMemories(c: XnorConfig): DecoderSpec {
   const w = xnorWidths(c);
-  const fields = xnorFieldWidths(c);
   return {
     pes: c.pe,
     layerSlots: 2 ** w.L_W,
     statsFields: XNOR_STATS_FIELDS,
     memories: [
-      {
-        mem: 'LAYER',
-        write: { itemWords: 1, depth: 2 ** (w.L_W + Math.log2(XNOR_LAYER_STRIDE)), oneCopy: true },
-        read: { depth: 2 ** (w.L_W + Math.log2(XNOR_LAYER_STRIDE)), bits: Math.max(...fields), signed: false, fields: { stride: XNOR_LAYER_STRIDE, bits: fields } },
-      },
+      layerMemory(xnorLayerTable(c)),
       {
         mem: 'ACT',
         write: { itemWords: 1, depth: 2 ** w.IN_AW, walk: w.B },
@@ -177,18 +173,7 @@ function shiftIn(reg: string, input: string, width: number, n: number): string {
 
 function context(c: XnorConfig) {
   const w = xnorWidths(c);
-  const field = (f: (typeof XNOR_LAYER_FIELDS)[number]) => XNOR_LAYER_FIELDS.indexOf(f);
-  const STRIDE_BITS = Math.log2(XNOR_LAYER_STRIDE);
-  const DESC_AW = w.L_W + STRIDE_BITS;
-  // One small memory per descriptor field, indexed by layer, as wide as the field's register.
-  const snake = (f: string) => f.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
-  const DESC_W = Math.max(...xnorFieldWidths(c));
   const dec = decoderPorts(xnorMemories(c), STAT_SIGNALS);
-  const descFields = xnorFieldWidths(c).flatMap((width, i) => {
-    if (!width) return [];
-    const name = snake(XNOR_LAYER_FIELDS[i]);
-    return [{ name, width, match: `XNOR_LAYER_${name.toUpperCase()}`, hostRead: resize(`d_${name}[host_layer]`, width, DESC_W) }];
-  });
   const LD_DW = dec.LD_DW;
   const pop = adderTree(c.simd, 1, false, w.LAT);
   const bwn = adderTree(w.B, c.actBits + 1, true, w.LAT);
@@ -196,11 +181,7 @@ function context(c: XnorConfig) {
     ...w,
     banner: banner(xnorConfigHash(c)),
     MAX_LAYERS: 2 ** w.L_W,
-    DESC_AW,
-    DESC_DEPTH: 2 ** DESC_AW,
-    STRIDE_BITS,
-    descFields,
-    STRIDE: XNOR_LAYER_STRIDE,
+    layerTable: renderLayerTable(xnorLayerTable(c), dec.memBits),
     FLAGS_W: XNOR_FLAG_SHIFT + 6,
     ...dec,
     decoderInstance: decoderInstance(
@@ -208,9 +189,7 @@ function context(c: XnorConfig) {
       { ACT: 's_qs', XBITS: 'buf_q', LAYER: 'desc_q', XWEIGHT: 'w_qs', XPARAM: 'param_qs', XALPHA: 'alpha_qs' },
       'cyc_total',
     ),
-    DESC_W,
-    hostLayer: `rd_addr[${DESC_AW - 1}:${STRIDE_BITS}]`,
-    hostField: `rd_addr[${STRIDE_BITS - 1}:0]`,
+    DESC_W: tableWidth(xnorLayerTable(c)),
     hostWAddr: resize('rd_addr', dec.RD_AW, w.W_AW),
     hostPAddr: resize('rd_addr', dec.RD_AW, w.P_AW),
     W_DEPTH: 2 ** w.W_AW,
