@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { gaussian, gaussianMatrix, rng } from '../../test/helpers/random.js';
 import { compressModel } from '../compress/compress.js';
 import { binarizeModel } from '../compress/binarize.js';
-import { crcWordMasks } from '../gen/decoder.js';
 import { type AnyBundle, type BatchNorm, type FloatLayer } from '../model/types.js';
 import { ALL_PES, MEM, OP, STATUS, addressWord, header, parseStatus } from '../protocol/command-set.js';
 import { checksumCommand, checksumOf, runCommand, splitResponses, type Command } from '../protocol/command-words.js';
@@ -81,26 +80,6 @@ function corrupt(load: Command[], r: ChecksumRange): Command {
 }
 
 describe('CHECKSUM', () => {
-  it("the decoder's parity masks fold a word exactly as CRC-32 does", () => {
-    const r = rng(1);
-    for (let n = 0; n < 200; n++) {
-      const w = n < 32 ? 2 ** n : Math.floor(r() * 2 ** 32);
-      const masks = crcWordMasks().reverse().map((m) => parseInt(m, 16));
-      const x = (0xffffffff ^ w) >>> 0;
-      let next = 0;
-      masks.forEach((m, i) => {
-        let v = x & m;
-        let p = 0;
-        while (v) {
-          p ^= 1;
-          v &= v - 1;
-        }
-        next |= p << i;
-      });
-      expect((~next) >>> 0).toBe(checksumOf([w]));
-    }
-  });
-
   for (const [name, make] of [['EIE', eieBundle], ['XNOR', xnorBundle]] as const) {
     it(`${name}: after a load the board's checksums equal the bundle's; a flipped bit names its memory and copy; a RUN leaves them`, () => {
       const { engine, bundle, config, load, ranges, binary } = setup(make());

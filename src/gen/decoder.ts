@@ -113,20 +113,6 @@ export function decoderInstance(spec: DecoderSpec, reads: Partial<Record<Mem, st
   ].join('\n');
 }
 
-/**
- * The CRC-32 of one 32-bit word (reflected, CRC32_POLY) as parities: bit i of the next register is the parity of
- * (crc ^ word) & mask[i]. Listed from bit 31 down, as a Verilog concatenation takes them.
- */
-export function crcWordMasks(): string[] {
-  const step = (r: number) => {
-    for (let k = 0; k < 32; k++) r = r & 1 ? (r >>> 1) ^ CRC32_POLY : r >>> 1;
-    return r >>> 0;
-  };
-  const columns = Array.from({ length: 32 }, (_, j) => step((1 << j) >>> 0));
-  const masks = Array.from({ length: 32 }, (_, i) => columns.reduce((m, col, j) => ((col >>> i) & 1 ? m | (1 << j) : m) >>> 0, 0));
-  return masks.reverse().map((m) => m.toString(16).padStart(8, '0'));
-}
-
 /** Lanes of a readable memory's port: the lanes it walks, or its copies. */
 export function readLanes(m: DecoderMemory): number {
   return m.read?.walk ?? m.read?.copies ?? 1;
@@ -184,9 +170,14 @@ function context(spec: DecoderSpec, banner: string) {
     lanesOf.length <= 1
       ? `${bits}'d${lanesOf[0] ?? 1}`
       : `(${chain(walking.slice(0, -1), (a) => `${bits}'d${a.walk}`, `${bits}'d${walking.at(-1)!.walk}`)})`;
+  // Widths of the range check: an address is at most the deepest memory's depth (ADDR_W bits of the address
+  // word's 24); a burst's end, address × lanes + lane + count, fits END_W.
+  const ADDR_W = Math.min(24, clog2(Math.max(...accesses.map((a) => a.depth)) + 1));
+  const maxLanes = Math.max(1, ...walking.map((a) => a.walk!));
+  const END_W = clog2((2 ** ADDR_W - 1) * maxLanes + 0xff + 0xffff + 1);
   // Items a burst may cover: a walking burst spans every lane's copy.
   const span = (a: (typeof accesses)[number]) =>
-    a.walk !== undefined ? `(walks ? 32'd${a.depth * a.walk} : 32'd${a.depth})` : `32'd${a.depth}`;
+    a.walk !== undefined ? `(walks ? ${END_W}'d${a.depth * a.walk} : ${END_W}'d${a.depth})` : `${END_W}'d${a.depth}`;
   const depth = chain(accesses.slice(0, -1), span, span(accesses.at(-1)!));
   const wi = (n: number) => `${w.WI_W}'d${n}`;
   // A walk steps the lane, then the address; separately for writes and reads.
@@ -222,18 +213,25 @@ function context(spec: DecoderSpec, banner: string) {
     readLast: byMem(rd, (m) => words(m.read!.bits) - 1, wi, 0),
     readWords: byMem(rd, (m) => words(m.read!.bits), (n) => (n === 1 ? 'count' : `count * 16'd${n}`), 1),
     walkMatch: walkMatch.length ? walkMatch.join(' || ') : `1'b0`,
-    walkLanes: lanes(32),
+    walkLanes: lanes(END_W),
+    ADDR_W,
+    END_W,
+    addrWide: resize('addr_lo', ADDR_W, END_W),
+    peWide: resize('addr_pe', 8, END_W),
+    countWide: resize('count', 16, END_W),
+    addrSmall: ADDR_W < 24 ? `in_data[23:${ADDR_W}] == ${24 - ADDR_W}'d0 && ` : '',
     // a walking burst names a lane, any other a PE
     peLimit: lanesOf.every((l) => l === spec.pes) ? `8'd${spec.pes}` : `(walks ? ${lanes(8)} : 8'd${spec.pes})`,
     memDepth: depth,
     wWalk: walkOf('write'),
     rWalk: walkOf('read'),
-    inDataWide: resize('in_data', 32, w.LD_DW),
+    // the item so far (none at its first word) with this word in place
+    ldNext: w.ITEM_WORDS === 1 ? 'in_data' : `(word_idx == ${w.WI_W}'d0 ? ${w.LD_DW}'d0 : ld_data) | (${resize('in_data', 32, w.LD_DW)} << {word_idx, 5'd0})`,
     readPorts,
     rdExt,
     multiRead,
     memBits: `[${w.MEM_W - 1}:0]`,
-    crcMasks: crcWordMasks(),
+    crcPoly: CRC32_POLY.toString(16).padStart(8, '0'),
   };
 }
 

@@ -54,7 +54,7 @@ export function checksumCommand(mem: number, pe: number, addr: number, count: nu
 /**
  * What CHECKSUM answers for a READ answer's data words: CRC-32 (zlib's, the link's polynomial) of their bytes,
  * each word little-endian. A CRC changes with any single-bit error and with words swapped or moved, which a sum
- * would not notice; the RTL folds one word per clock.
+ * would not notice; the RTL folds one bit per clock.
  */
 export function checksumOf(words: ArrayLike<number>): number {
   const bytes = new Uint8Array(words.length * 4);

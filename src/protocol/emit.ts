@@ -91,7 +91,7 @@ the layer table is kept once and any PE reads it.
 CHECKSUM answers the CRC-32 (zlib's, the link's polynomial, over each word's bytes least significant first) of
 exactly the words that a READ of the same range would answer. A CRC, unlike a sum, changes with any single-bit
 error, and with words swapped or moved, so one word proves a whole range. The decoder reads the items through
-the same ports as READ and folds one word per clock (about 3 + words clocks per item), so nothing crosses the
+the same ports as READ and folds one bit per clock (about 3 + 32 × words clocks per item), so nothing crosses the
 link but the answer, and nothing is written. It waits, like every command, until the command before it (a RUN)
 is done, so it never sees a layer half run. The host's expected values come from the load's own WRITE commands
 (\`src/engines/checksum.ts\`, used by \`Device.verify\`).
