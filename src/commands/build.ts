@@ -10,6 +10,7 @@ interface Args {
   config?: string;
   pes?: number;
   fifoDepth?: number;
+  entriesPerWord?: number;
   board?: string;
   baud?: number;
   xsa?: boolean;
@@ -21,6 +22,7 @@ interface Args {
 
 export const buildModeRules: ModeRule[] = [
   { option: 'fifo-depth', applies: (a) => a.config === undefined, why: "with --config: the config's fifoDepth sets the queue depth" },
+  { option: 'entries-per-word', applies: (a) => a.config === undefined, why: "with --config: the config's entriesPerWord sets the sparse matrix's word" },
 ];
 
 const boards = Object.values(TARGETS)
@@ -39,6 +41,7 @@ export const buildCommand: CommandModule<object, Args> = {
       .option('pes', { type: 'number', describe: "EIE: processing elements [default: the model's]" })
       .conflicts('pes', 'config')
       .option('fifo-depth', { type: 'number', describe: 'EIE: activation queue depth per PE (without --config) [default: 8]' })
+      .option('entries-per-word', { type: 'number', describe: 'EIE: sparse entries per memory word, a power of two (without --config) [default: 8]' })
       .option('board', { alias: 'b', type: 'string', describe: `the board${boards ? ` (${boards})` : ''}` })
       .option('baud', { type: 'number', describe: 'UART targets: the link speed in bits per second' })
       .option('xsa', { type: 'boolean', describe: 'zynq: also write the .xsa for Vitis / PetaLinux' })
@@ -54,6 +57,7 @@ export const buildCommand: CommandModule<object, Args> = {
         configFile: argv.config ? { raw: readJson(argv.config), where: argv.config } : undefined,
         pes: argv.pes,
         fifoDepth: argv.fifoDepth,
+        entriesPerWord: argv.entriesPerWord,
       },
       board: argv.board,
       options: { baud: argv.baud, xsa: argv.xsa, uart: argv.uart },

@@ -40,8 +40,8 @@ export interface Engine<B extends AnyBundle = AnyBundle, C extends object = obje
   withPes(bundle: B, c: C, n: number): { bundle: B; config: C } | undefined;
   /** The build in a few words for reports: "16 PEs, queue depth 8". */
   describe(c: C): string;
-  /** Every Verilog file of the build, by name, in a fixed order. */
-  render(c: C): Map<string, string>;
+  /** Every Verilog file of the build, by name, in a fixed order; `part` says what the target's part offers. */
+  render(c: C, part?: PartHints): Map<string, string>;
 
   // ── the command image (docs/commands.md) ──
   /** The build's memories as its command decoder sees them: codes, widths, copies (what CHECKSUM reads back). */
@@ -76,6 +76,15 @@ export interface Engine<B extends AnyBundle = AnyBundle, C extends object = obje
 }
 
 /** How to choose the build for a bundle (CLI flags); an engine refuses those it has no use for. */
+/** What a target's part offers that an engine may choose to use; absent: plain block RAM and logic. */
+export interface PartHints {
+  /**
+   * Large single-port RAM blocks (iCE40 UltraPlus SPRAM): yosys's `ram_style` for them, each block's width and
+   * depth, and how many the part has. An engine may put a memory with one port in them when its copies fit.
+   */
+  hugeRam?: { style: string; width: number; depth: number; count: number };
+}
+
 export interface BuildOptions<C extends object = object> {
   /** A validated config, used as it is. */
   config?: C;
@@ -85,6 +94,8 @@ export interface BuildOptions<C extends object = object> {
   pes?: number;
   /** EIE: activation queue depth per PE. */
   fifoDepth?: number;
+  /** EIE: sparse entries per memory word (a power of two; the word's width is this × the entry's bits). */
+  entriesPerWord?: number;
 }
 
 /** A report as `hwgen inspect` prints it: the formats line (with each engine's names for the weight and wide words), then the table. */

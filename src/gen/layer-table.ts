@@ -2,10 +2,11 @@ import type { DecoderMemory } from './decoder.js';
 import { renderTemplate, resize } from './render.js';
 
 /**
- * An engine's layer table (MEM_LAYER), shared by the engines' tops: one small memory per descriptor field,
- * indexed by layer, as wide as the register the field loads (templates/shell/layer_table.v.hbs). A field of
- * width 0 is not kept. The decoder reads each field back at its width (`fields` of the memory's read side), so
- * CHECKSUM proves what the table holds.
+ * An engine's layer table (MEM_LAYER), shared by the engines' tops, in one of two forms: one small memory per
+ * descriptor field, indexed by layer, every field of the running layer at hand at once (renderLayerTable); or one
+ * block RAM read a field per clock (renderLayerRam), which costs no flip-flops. Each field keeps the bits of the
+ * register it loads; a field of width 0 is not kept. The decoder reads each field back at its width (`fields` of
+ * the memory's read side), so CHECKSUM proves what the table holds.
  */
 export interface LayerTable {
   /** Descriptor fields in address order, with the bits each keeps (0: not kept). */
@@ -57,5 +58,31 @@ export function renderLayerTable(t: LayerTable, memBits: string): string {
     MAX_LAYERS: 2 ** t.L_W,
     DESC_W,
     memBits,
+  });
+}
+
+/**
+ * The table as one block RAM, inside an engine's top that declares `reg [DESC_W-1:0] desc_q`: the decoder's read
+ * port, and the engine's, which reads address `read.addr` (layer * stride + field) when `read.en`, never while
+ * the host reads; the field is in desc_q the next clock.
+ */
+export function renderLayerRam(t: LayerTable, memBits: string, read: { en: string; addr: string }): string {
+  const STRIDE_BITS = Math.log2(t.stride);
+  const DESC_W = tableWidth(t);
+  const mask = (width: number) => `${DESC_W}'h${((1n << BigInt(width)) - 1n).toString(16)}`;
+  const kept = t.fields.filter((f) => f.width > 0);
+  const maskExpr = kept.reduceRight(
+    (e, f) => `ld_addr[${STRIDE_BITS - 1}:0] == ${t.prefix}${snake(f.name).toUpperCase()} ? ${mask(f.width)} : ${e}`,
+    `${DESC_W}'h0`,
+  );
+  return renderTemplate('shell/layer_ram.v.hbs', {
+    stride: t.stride,
+    DESC_W,
+    DESC_AW: t.L_W + STRIDE_BITS,
+    DEPTH: 2 ** (t.L_W + STRIDE_BITS),
+    maskExpr,
+    memBits,
+    engineRe: read.en,
+    engineAddr: read.addr,
   });
 }

@@ -1,4 +1,4 @@
-import type { AnyEngine } from '../engines/engine.js';
+import type { AnyEngine, PartHints } from '../engines/engine.js';
 import { banner, clog2, hwFile, renderTemplate } from '../gen/render.js';
 import { CRC32_POLY, FRAME, FRAME_MAGIC, IDENTITY_FIELDS, LINK_VERSION, NAK, NO_LAST_SEQ, STATUS_FIELDS, identityWords } from '../protocol/link.js';
 import { HWGEN_VERSION } from '../paths.js';
@@ -95,6 +95,6 @@ export function renderShellOnly(engine: AnyEngine, engineConfig: object, shellRa
 }
 
 /** Every Verilog file of a shell around an engine build: the shell's, then the engine's. Top: SHELL_TOP. */
-export function renderShell(engine: AnyEngine, engineConfig: object, shellRaw: Partial<ShellConfig> = {}): Map<string, string> {
-  return new Map([...renderShellOnly(engine, engineConfig, shellRaw), ...engine.render(engineConfig)]);
+export function renderShell(engine: AnyEngine, engineConfig: object, shellRaw: Partial<ShellConfig> = {}, part?: PartHints): Map<string, string> {
+  return new Map([...renderShellOnly(engine, engineConfig, shellRaw), ...engine.render(engineConfig, part)]);
 }

@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PartHints } from '../engines/engine.js';
 import { HwgenError } from '../errors.js';
 import { fpgaToolchain, type FpgaToolchain } from '../gen/fpga-tools.js';
 import { banner, renderTemplate } from '../gen/render.js';
@@ -50,6 +51,9 @@ export const ICE40_BOARDS: Record<string, Board> = {
     extra: { device: '--hx8k', package: 'ct256', pll: 'SB_PLL40_CORE', pllInput: 'REFERENCECLK', dsp: 'no' },
   },
 };
+
+/** The UltraPlus's SPRAM blocks (SB_SPRAM256KA, 16k × 16), which yosys -spram maps a memory marked "huge" to. */
+const SPRAM = { style: 'huge', width: 16, depth: 16384 } as const;
 
 /** nextpnr's names for what the resource report counts, by the report's names. */
 const CELLS: Record<string, string> = { LC: 'ICESTORM_LC', BRAM: 'ICESTORM_RAM', DSP: 'ICESTORM_DSP', SPRAM: 'ICESTORM_SPRAM' };
@@ -232,7 +236,9 @@ export class Ice40Flow {
     const shell: ShellConfig = { ...this.ctx!.shell, clockHz: at.clockHz };
     const hash = shellHash(engine.configHash(config), shell);
     const { top, pcf } = renderBoardTop(this.board, at, hash, `${engine.title} (${engine.describe(config)})`);
-    return { files: new Map([...renderShell(engine, config, shell), ...uartFiles(banner(hash)), [`${ICE40_TOP}.v`, top]]), pcf };
+    const spram = this.board.capacity.SPRAM;
+    const part: PartHints = spram ? { hugeRam: { ...SPRAM, count: spram } } : {};
+    return { files: new Map([...renderShell(engine, config, shell, part), ...uartFiles(banner(hash)), [`${ICE40_TOP}.v`, top]]), pcf };
   }
 
   /** yosys synth_ice40 of the design's files (top: hwgen_ice40), the PCF beside them for nextpnr. */
@@ -241,7 +247,9 @@ export class Ice40Flow {
     writeFileSync(join(this.work, `${ICE40_TOP}.pcf`), design.pcf);
     const sources = [...design.files.keys()].filter((n) => n.endsWith('.v')).join(' ');
     const dsp = this.board.extra!.dsp === 'yes' ? ' -dsp' : '';
-    const script = `read_verilog ${sources}; synth_ice40 -top ${ICE40_TOP}${dsp} -json ${ICE40_TOP}.json; tee -q -o yosys-stat.txt stat`;
+    // SPRAM: the UltraPlus's single-port RAMs take a memory written and read through one port (the EIE sparse matrix).
+    const spram = this.board.capacity.SPRAM ? ' -spram' : '';
+    const script = `read_verilog ${sources}; synth_ice40 -top ${ICE40_TOP}${dsp}${spram} -json ${ICE40_TOP}.json; tee -q -o yosys-stat.txt stat`;
     const out = await this.tools.run('yosys', ['-q', '-p', script], this.work);
     this.synthLog = `${this.tools.versions.yosys}\n${script}\n\n${out}${readFileSync(join(this.work, 'yosys-stat.txt'), 'utf8')}`;
   }

@@ -23,7 +23,7 @@ export const eieEngine: Engine<Bundle, EieConfig> = {
       bundle = reencodeForPes(bundle, opts.pes);
     }
     const file = opts.configFile;
-    const config = opts.config ?? (file ? validateConfig(file.raw, file.where) : configForBundle(bundle, { fifoDepth: opts.fifoDepth }));
+    const config = opts.config ?? (file ? validateConfig(file.raw, file.where) : configForBundle(bundle, { fifoDepth: opts.fifoDepth, entriesPerWord: opts.entriesPerWord }));
     bundle = reencodeForPes(bundle, config.pes);
     checkBundleFits(bundle, config, file?.where ?? (opts.config ? 'config' : 'derived config'));
     return { bundle, config };
@@ -31,7 +31,7 @@ export const eieEngine: Engine<Bundle, EieConfig> = {
   configHash,
   pes: (c) => c.pes,
   withPes(bundle, c, n) {
-    return eieEngine.plan(bundle, { pes: n, fifoDepth: c.fifoDepth });
+    return eieEngine.plan(bundle, { pes: n, fifoDepth: c.fifoDepth, entriesPerWord: c.entriesPerWord });
   },
   describe: (c) => `${c.pes} PEs, queue depth ${c.fifoDepth}`,
   render: renderEie,

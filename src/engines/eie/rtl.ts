@@ -1,9 +1,10 @@
 import { FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, STATS_FIELDS } from '../../protocol/command-set.js';
 import { commandsVerilog } from '../../protocol/emit.js';
 import { configHash, type EieConfig } from './config.js';
+import type { PartHints } from '../engine.js';
 import { banner, clog2, hwFile, renderTemplate, resize, signExtend, signedLiteral } from '../../gen/render.js';
 import { decoderInstance, decoderPorts, renderDecoder, type DecoderSpec } from '../../gen/decoder.js';
-import { layerMemory, renderLayerTable, tableWidth, type LayerTable } from '../../gen/layer-table.js';
+import { layerMemory, renderLayerRam, tableWidth, type LayerTable } from '../../gen/layer-table.js';
 
 /** Widths of the engine's signals, derived once from the config (the templates only substitute them). */
 export function eieWidths(c: EieConfig) {
@@ -106,7 +107,7 @@ function context(c: EieConfig) {
     FIFO_DEPTH: c.fifoDepth,
     EPW: c.entriesPerWord,
     MAX_LAYERS: 2 ** w.L_W,
-    layerTable: renderLayerTable(eieLayerTable(c), dec.memBits),
+    layerTable: renderLayerRam(eieLayerTable(c), dec.memBits, { en: 'cstate == C_SETUP', addr: '{lsel, fi}' }),
     DESC_W: tableWidth(eieLayerTable(c)),
     ...dec,
     decoderInstance: decoderInstance(
@@ -145,6 +146,24 @@ function context(c: EieConfig) {
   };
 }
 
+/**
+ * The memory attributes of the PE's single-port memories: the sparse matrix, then the activation buffers, each
+ * in the part's huge RAM blocks when every PE's copy fits those left; the rest stay in block RAM.
+ */
+function hugeRams(c: EieConfig, part?: PartHints): { spmatStyle: string; actStyle: string } {
+  const huge = part?.hugeRam;
+  let left = huge?.count ?? 0;
+  const style = (width: number, depth: number) => {
+    if (!huge) return '';
+    const blocks = c.pes * Math.ceil(width / huge.width) * Math.ceil(depth / huge.depth);
+    if (blocks > left) return '';
+    left -= blocks;
+    return `(* ram_style = "${huge.style}" *) `;
+  };
+  const w = eieWidths(c);
+  return { spmatStyle: style(w.SPM_W, w.SPM_DEPTH), actStyle: style(c.actBits, 2 * 2 ** w.ACT_AW) };
+}
+
 /** The LNZD tree's nodes, level by level: node i of level l merges nodes 2i and 2i+1 of level l-1. */
 function lnzdTree(n: number, peW: number) {
   const depth = Math.ceil(Math.log2(n));
@@ -169,8 +188,8 @@ function lnzdTree(n: number, peW: number) {
 }
 
 /** Every Verilog file of the engine, by file name, in a fixed order. */
-export function renderEie(c: EieConfig): Map<string, string> {
-  const ctx = context(c);
+export function renderEie(c: EieConfig, part?: PartHints): Map<string, string> {
+  const ctx = { ...context(c), ...hugeRams(c, part) };
   return new Map([
     ['eie_top.v', renderTemplate('eie/eie_top.v.hbs', ctx)],
     ['hwgen_decoder.v', renderDecoder(eieMemories(c), ctx.banner)],
