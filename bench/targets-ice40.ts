@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simulate } from '../host/simulate.js';
+import type { BuildOptions } from '../src/engines/engine.js';
 import { engineFor } from '../src/engines/registry.js';
 import { HwgenError } from '../src/errors.js';
 import { decodeAnyBundle } from '../src/model/bundle.js';
@@ -25,11 +26,21 @@ function option(args: string[], name: string, all: string[]): string[] {
   return at >= 0 ? args[at + 1].split(',') : all;
 }
 
-/** The largest build of `model` that fits `board`: the model's own config, or the PE count the refusal names. */
+/**
+ * The largest build of `model` that fits `board`: the model's own config, or the PE count the refusal names; when
+ * not even one PE fits, one PE with 4 sparse entries per word (40-bit words for the default LeNet: three 16-bit
+ * SPRAMs side by side, where 80-bit words need five of the UP5K's four).
+ */
 async function largest(model: string, board: string, out: string): Promise<{ result?: BuildResult; pes?: number; why?: string }> {
+  const got = await largestFrom(model, board, out, {});
+  const eie = engineFor(decodeAnyBundle(readFileSync(model), model)).name === 'eie';
+  return got.result || !eie || !/not even one PE fits/.test(got.why ?? '') ? got : largestFrom(model, board, out, { pes: 1, entriesPerWord: 4 });
+}
+
+async function largestFrom(model: string, board: string, out: string, opts: BuildOptions): Promise<{ result?: BuildResult; pes?: number; why?: string }> {
   const bundle = decodeAnyBundle(readFileSync(model), model);
   const engine = engineFor(bundle);
-  let config = engine.plan(bundle, {}).config;
+  let config = engine.plan(bundle, opts).config;
   for (;;) {
     try {
       const result = await buildTarget({ target: 'ice40', model, board, build: { configFile: { raw: config, where: 'bench' } }, out, force: true });

@@ -12,10 +12,10 @@ import { buildTarget, fileHashes, type BuildRequest } from './build.js';
 import { ICE40_BOARDS, ICE40_TOP } from './ice40.js';
 
 /**
- * `hwgen build --target ice40` end to end on a tiny EIE bundle (one PE, the smallest build: about 4,300 logic
- * cells, minutes of yosys and nextpnr): a bitstream through Debian's tools and the same folder again on a
- * rebuild; the refusals, which leave no output folder. The WebAssembly tools are three times slower on it, so
- * ice40-flow.test.ts runs them on the same board top around a small stand-in for the shell.
+ * `hwgen build --target ice40` end to end on a tiny EIE bundle (one PE, about 4,600 logic cells, minutes of
+ * yosys and nextpnr): a bitstream for the iCEBreaker through Debian's tools, with the UP5K's SPRAMs in use; the
+ * refusals, which leave no output folder. The WebAssembly tools are three times slower on it, so
+ * ice40-flow.test.ts runs them, and both boards' PLLs, on the same board top around a small stand-in for the shell.
  */
 const root = mkdtempSync(join(tmpdir(), 'hwgen-ice40-test-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -71,31 +71,34 @@ describe('hwgen build --target ice40: refusals, before any long step', () => {
 });
 
 describe('hwgen build --target ice40: the flow', () => {
-  it('refuses a build that does not fit the UP5K, before placing anything', async () => {
-    // Since CHECKSUM's read paths one PE of this engine packs to about 5,700 cells, over the UP5K's 5,280
-    // (docs/ice40.md); the search for the largest build that fits is tested on the Xilinx parts (zynq.test.ts).
+  it('refuses a build that does not fit the HX8K, before placing anything', async () => {
+    // The default LeNet-300-100 at one PE: its sparse matrix alone is 80 of the HX8K's 32 block RAMs (the UP5K
+    // holds it in SPRAM); the search for the largest build that fits is tested on the Xilinx parts (zynq.test.ts).
     await refused(
-      request('d', { build: { pes: 1 } }),
-      /EIE 1 PEs?, .* does not fit up5k-sg48 \(iCEBreaker.*\): LC \d+ of 5280 \(\d+%\).*; not even one PE fits: choose a larger board \(cells as nextpnr-ice40 packs/,
+      request('d', { model: undefined, board: 'hx8k-breakout', build: { pes: 1, entriesPerWord: 4 } }),
+      /EIE 1 PEs?, .* does not fit hx8k-ct256 \(iCE40-HX8K breakout board\): .*BRAM \d+ of 32 \(\d+%\).*; not even one PE fits: choose a larger board \(cells as nextpnr-ice40 packs/,
     );
   }, 900_000);
 
-  it("writes a bitstream for the HX8K with Debian's tools, with a PLL clock under nextpnr's Fmax", async () => {
-    const a = await buildTarget(request('hx8k', { board: 'hx8k-breakout' }));
-    const dir = join(root, 'hx8k');
+  it("writes a bitstream for the iCEBreaker with Debian's tools, the sparse matrix and activations in SPRAM", async () => {
+    const a = await buildTarget(request('up5k'));
+    const dir = join(root, 'up5k');
     expect(isBitstream(readFileSync(join(dir, `${ICE40_TOP}.bin`)))).toBe(true);
     expect(Object.keys(a.manifest.files).sort()).toEqual(
       expect.arrayContaining(['README.md', `${ICE40_TOP}.bin`, `${ICE40_TOP}.pcf`, 'logs/nextpnr.log', 'logs/yosys.log', 'nextpnr-report.json', `rtl/${ICE40_TOP}.v`, 'rtl/hwgen_uart_link.v', 'rtl/hwgen_shell.v']),
     );
-    const cap = ICE40_BOARDS['hx8k-breakout'].capacity;
-    expect(a.resources!.LC.available).toBe(cap.LC);
-    expect(a.resources!.BRAM.available).toBe(cap.BRAM);
-    expect(a.resources!.LC.used).toBeGreaterThan(1000);
-    expect(a.resources!.LC.used).toBeLessThanOrEqual(cap.LC);
+    const cap = ICE40_BOARDS.icebreaker.capacity;
+    const res = a.resources!;
+    expect(res.LC.available).toBe(cap.LC);
+    expect(res.LC.used).toBeGreaterThan(1000);
+    expect(res.LC.used).toBeLessThanOrEqual(cap.LC);
+    // one PE: its sparse matrix (48-bit words: three 16-bit SPRAMs side by side) and its two activation buffers (one)
+    expect(res.SPRAM).toEqual({ used: 4, available: cap.SPRAM });
+    expect(readFileSync(join(dir, 'rtl', 'eie_pe.v'), 'utf8').match(/\(\* ram_style = "huge" \*\) reg/g)).toHaveLength(2);
     expect(a.fmaxMHz! * 1e6).toBeGreaterThanOrEqual(a.clockHz!);
     expect(a.manifest.shell.clockHz).toBe(a.clockHz);
     const pcf = readFileSync(join(dir, `${ICE40_TOP}.pcf`), 'utf8');
-    expect(pcf).toMatch(/set_io clk_in J3\nset_io uart_rx B10\nset_io uart_tx B12/);
+    expect(pcf).toMatch(/set_io clk_in 35\nset_io uart_rx 6\nset_io uart_tx 9/);
     const top = readFileSync(join(dir, 'rtl', `${ICE40_TOP}.v`), 'utf8');
     expect(top).toContain(`.CLKS_PER_BIT(${Math.round(a.clockHz! / DEFAULT_BAUD)})`);
     expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain(`serial:/dev/ttyUSB1?baud=${DEFAULT_BAUD}`);
