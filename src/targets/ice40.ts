@@ -55,6 +55,20 @@ export const ICE40_BOARDS: Record<string, Board> = {
 /** The UltraPlus's SPRAM blocks (SB_SPRAM256KA, 16k × 16), which yosys -spram maps a memory marked "huge" to. */
 const SPRAM = { style: 'huge', width: 16, depth: 16384 } as const;
 
+/** What a board's part offers the engine: the UltraPlus's SPRAMs, where it has them. */
+export function partHints(board: Board): PartHints {
+  const spram = board.capacity.SPRAM;
+  return spram ? { hugeRam: { ...SPRAM, count: spram } } : {};
+}
+
+/**
+ * synth_ice40's options for a board's part: -dsp where it has SB_MAC16 multipliers, -spram where it has SPRAM (the
+ * memories partHints marked "huge" go there).
+ */
+export function synthOptions(board: Board): string {
+  return `${board.extra!.dsp === 'yes' ? ' -dsp' : ''}${board.capacity.SPRAM ? ' -spram' : ''}`;
+}
+
 /** nextpnr's names for what the resource report counts, by the report's names. */
 const CELLS: Record<string, string> = { LC: 'ICESTORM_LC', BRAM: 'ICESTORM_RAM', DSP: 'ICESTORM_DSP', SPRAM: 'ICESTORM_SPRAM' };
 
@@ -236,9 +250,7 @@ export class Ice40Flow {
     const shell: ShellConfig = { ...this.ctx!.shell, clockHz: at.clockHz };
     const hash = shellHash(engine.configHash(config), shell);
     const { top, pcf } = renderBoardTop(this.board, at, hash, `${engine.title} (${engine.describe(config)})`);
-    const spram = this.board.capacity.SPRAM;
-    const part: PartHints = spram ? { hugeRam: { ...SPRAM, count: spram } } : {};
-    return { files: new Map([...renderShell(engine, config, shell, part), ...uartFiles(banner(hash)), [`${ICE40_TOP}.v`, top]]), pcf };
+    return { files: new Map([...renderShell(engine, config, shell, partHints(this.board)), ...uartFiles(banner(hash)), [`${ICE40_TOP}.v`, top]]), pcf };
   }
 
   /** yosys synth_ice40 of the design's files (top: hwgen_ice40), the PCF beside them for nextpnr. */
@@ -246,10 +258,7 @@ export class Ice40Flow {
     for (const [name, text] of design.files) writeFileSync(join(this.work, name), text);
     writeFileSync(join(this.work, `${ICE40_TOP}.pcf`), design.pcf);
     const sources = [...design.files.keys()].filter((n) => n.endsWith('.v')).join(' ');
-    const dsp = this.board.extra!.dsp === 'yes' ? ' -dsp' : '';
-    // SPRAM: the UltraPlus's single-port RAMs take a memory written and read through one port (the EIE sparse matrix).
-    const spram = this.board.capacity.SPRAM ? ' -spram' : '';
-    const script = `read_verilog ${sources}; synth_ice40 -top ${ICE40_TOP}${dsp}${spram} -json ${ICE40_TOP}.json; tee -q -o yosys-stat.txt stat`;
+    const script = `read_verilog ${sources}; synth_ice40 -top ${ICE40_TOP}${synthOptions(this.board)} -json ${ICE40_TOP}.json; tee -q -o yosys-stat.txt stat`;
     const out = await this.tools.run('yosys', ['-q', '-p', script], this.work);
     this.synthLog = `${this.tools.versions.yosys}\n${script}\n\n${out}${readFileSync(join(this.work, 'yosys-stat.txt'), 'utf8')}`;
   }
