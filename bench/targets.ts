@@ -40,9 +40,15 @@ function build(engine: AnyEngine, bundle: AnyBundle, base: object, n: number) {
   }
 }
 
-function measure(engine: AnyEngine, config: object, family: XilinxFamily) {
+/**
+ * Builds of more than this many PEs (or rows) are synthesized hierarchically: flattened, 64 EIE PEs take tens of
+ * minutes of yosys; each module once, minutes. The sweep prints the last flattened size both ways to compare.
+ */
+const FLAT_UP_TO = 16;
+
+function measure(engine: AnyEngine, config: object, family: XilinxFamily, hierarchical: boolean) {
   const t0 = performance.now();
-  const c = xilinxCounts(renderAxiTop(engine, config, { ...DEFAULT_SHELL, clockHz: XILINX_CLOCK_HZ }), AXI_TOP, family);
+  const c = xilinxCounts(renderAxiTop(engine, config, { ...DEFAULT_SHELL, clockHz: XILINX_CLOCK_HZ }), AXI_TOP, family, hierarchical);
   return { ...c, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -56,7 +62,7 @@ function largestFitting(engine: AnyEngine, bundle: AnyBundle, base: object, fami
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
     const b = build(engine, bundle, base, mid);
-    if (b && step(mid) && fits(measure(engine, b.config, family), cap)) lo = mid;
+    if (b && step(mid) && fits(measure(engine, b.config, family, mid > FLAT_UP_TO), cap)) lo = mid;
     else hi = mid;
   }
   return lo;
@@ -66,7 +72,7 @@ function xilinxSweep(label: string, bundle: AnyBundle, base: object, counts: num
   const engine = engineFor(bundle);
   const cap = XILINX_PARTS.xc7z020;
   console.log(`\n${label}: ${engine.title} engine with the shell and the AXI-Stream adapter (hwgen_axi_top), yosys synth_xilinx -family xc7, xc7z020 (${cap.LUT} LUT, ${cap.FF} FF, ${cap.BRAM18} RAMB18, ${cap.DSP} DSP)`);
-  console.log('   n  build                              LUT      FF  RAMB18   DSP   LUT %  RAMB18 %  fits  Fmax  synth s');
+  console.log('   n  build                              LUT      FF  RAMB18   DSP   LUT %  RAMB18 %  fits  Fmax  synth s  yosys');
   let lastFit = 0;
   let firstOver: number | undefined;
   for (const n of counts) {
@@ -75,14 +81,18 @@ function xilinxSweep(label: string, bundle: AnyBundle, base: object, counts: num
       console.log(`${String(n).padStart(4)}  (no such build for this model)`);
       continue;
     }
-    const c = measure(engine, b.config, 'xc7');
-    const ok = fits(c, cap);
+    const row = (hierarchical: boolean) => {
+      const c = measure(engine, b.config, 'xc7', hierarchical);
+      console.log(
+        `${String(n).padStart(4)}  ${engine.describe(b.config).padEnd(32)} ${String(c.luts).padStart(6)}  ${String(c.ffs).padStart(6)}  ${String(c.bram18).padStart(6)}  ${String(c.dsp).padStart(4)}  ` +
+          `${pct(c.luts, cap.LUT).padStart(6)}  ${pct(c.bram18, cap.BRAM18).padStart(8)}  ${(fits(c, cap) ? 'yes' : 'no').padStart(4)}   n/a  ${c.seconds.toFixed(1).padStart(7)}  ${hierarchical ? 'hierarchical' : 'flattened'}`,
+      );
+      return fits(c, cap);
+    };
+    const ok = row(n > FLAT_UP_TO);
+    if (n === FLAT_UP_TO) row(true);
     if (ok && firstOver === undefined) lastFit = n;
     if (!ok && firstOver === undefined) firstOver = n;
-    console.log(
-      `${String(n).padStart(4)}  ${engine.describe(b.config).padEnd(32)} ${String(c.luts).padStart(6)}  ${String(c.ffs).padStart(6)}  ${String(c.bram18).padStart(6)}  ${String(c.dsp).padStart(4)}  ` +
-        `${pct(c.luts, cap.LUT).padStart(6)}  ${pct(c.bram18, cap.BRAM18).padStart(8)}  ${(ok ? 'yes' : 'no').padStart(4)}   n/a  ${c.seconds.toFixed(1).padStart(7)}`,
-    );
   }
   const z = firstOver === undefined ? `at least ${lastFit} (the sweep's largest)` : String(largestFitting(engine, bundle, base, 'xc7', cap, lastFit, firstOver, () => true));
   console.log(`  largest that fits xc7z020 (PYNQ-Z2, ZedBoard): ${z}`);
@@ -93,7 +103,7 @@ function xilinxSweep(label: string, bundle: AnyBundle, base: object, counts: num
   for (let n = Math.max(1, lastFit); n <= 1024; n *= 2) {
     const b = build(engine, bundle, base, n);
     if (!b) break;
-    const c = measure(engine, b.config, 'xcup');
+    const c = measure(engine, b.config, 'xcup', n > FLAT_UP_TO);
     if (fits(c, up)) lo = n;
     else {
       hi = n;

@@ -31,19 +31,19 @@ type Counts = Pick<ReturnType<typeof synthXilinx>, 'luts' | 'ffs' | 'bram18' | '
  * family, the top, every file): synthesis takes tens of seconds to minutes, and a build measures the same RTL
  * again when it searches for the largest PE count that fits, or is built again with --force.
  */
-export function xilinxCounts(files: Map<string, string>, top: string, family: XilinxFamily): Counts {
+export function xilinxCounts(files: Map<string, string>, top: string, family: XilinxFamily, hierarchical = false): Counts {
   const { yosys } = requireTools('yosys');
-  const h = createHash('sha256').update(JSON.stringify(['synth_xilinx', yosys, family, top]));
+  const h = createHash('sha256').update(JSON.stringify(['synth_xilinx', yosys, family, top, ...(hierarchical ? ['hierarchical'] : [])]));
   for (const [name, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) h.update(name).update('\0').update(text).update('\0');
   const root = cacheDir();
   const dir = join(root, 'yosys');
-  const file = join(dir, `${top}-${family}-${h.digest('hex').slice(0, 24)}.json`);
+  const file = join(dir, `${top}-${family}${hierarchical ? '-h' : ''}-${h.digest('hex').slice(0, 24)}.json`);
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Counts;
   } catch {
     // Not measured yet (or a damaged entry): measure.
   }
-  const r = synthXilinx(files, top, family);
+  const r = synthXilinx(files, top, family, hierarchical);
   const counts: Counts = { luts: r.luts, ffs: r.ffs, bram18: r.bram18, dsp: r.dsp, latches: r.latches };
   ensureCacheDir(root);
   mkdirSync(dir, { recursive: true });
