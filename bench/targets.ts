@@ -18,7 +18,7 @@ import { FRAME_OVERHEAD_WORDS } from '../src/protocol/link.js';
 import { runCommand } from '../src/protocol/command-words.js';
 import { DEFAULT_SHELL } from '../src/shell/config.js';
 import { AXI_TOP, renderAxiTop } from '../src/targets/axi.js';
-import { XILINX_PARTS, xilinxCounts, type XilinxCapacity } from '../src/targets/xilinx.js';
+import { FLATTEN_UP_TO_PES, XILINX_PARTS, xilinxCounts, type XilinxCapacity } from '../src/targets/xilinx.js';
 import { FASHION_MNIST_DIR, loadTestSet } from '../src/train/dataset.js';
 import { xnorConfigForBundle } from '../src/engines/xnor/config.js';
 import { simulate } from '../host/simulate.js';
@@ -40,12 +40,6 @@ function build(engine: AnyEngine, bundle: AnyBundle, base: object, n: number) {
   }
 }
 
-/**
- * Builds of more than this many PEs (or rows) are synthesized hierarchically: flattened, 64 EIE PEs take tens of
- * minutes of yosys; each module once, minutes. The sweep prints the last flattened size both ways to compare.
- */
-const FLAT_UP_TO = 16;
-
 function measure(engine: AnyEngine, config: object, family: XilinxFamily, hierarchical: boolean) {
   const t0 = performance.now();
   const c = xilinxCounts(renderAxiTop(engine, config, { ...DEFAULT_SHELL, clockHz: XILINX_CLOCK_HZ }), AXI_TOP, family, hierarchical);
@@ -62,7 +56,7 @@ function largestFitting(engine: AnyEngine, bundle: AnyBundle, base: object, fami
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
     const b = build(engine, bundle, base, mid);
-    if (b && step(mid) && fits(measure(engine, b.config, family, mid > FLAT_UP_TO), cap)) lo = mid;
+    if (b && step(mid) && fits(measure(engine, b.config, family, mid > FLATTEN_UP_TO_PES), cap)) lo = mid;
     else hi = mid;
   }
   return lo;
@@ -89,8 +83,8 @@ function xilinxSweep(label: string, bundle: AnyBundle, base: object, counts: num
       );
       return fits(c, cap);
     };
-    const ok = row(n > FLAT_UP_TO);
-    if (n === FLAT_UP_TO) row(true);
+    const ok = row(n > FLATTEN_UP_TO_PES);
+    if (n === FLATTEN_UP_TO_PES) row(true); // the largest flattened size both ways, to compare
     if (ok && firstOver === undefined) lastFit = n;
     if (!ok && firstOver === undefined) firstOver = n;
   }
@@ -103,7 +97,7 @@ function xilinxSweep(label: string, bundle: AnyBundle, base: object, counts: num
   for (let n = Math.max(1, lastFit); n <= 1024; n *= 2) {
     const b = build(engine, bundle, base, n);
     if (!b) break;
-    const c = measure(engine, b.config, 'xcup', n > FLAT_UP_TO);
+    const c = measure(engine, b.config, 'xcup', n > FLATTEN_UP_TO_PES);
     if (fits(c, up)) lo = n;
     else {
       hi = n;

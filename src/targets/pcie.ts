@@ -53,7 +53,7 @@ export const pcieTarget: Target = {
     const board = ctx.board!;
     const family = extra(board, 'family') as XilinxFamily;
     ctx.progress.step(`synthesizing with yosys for ${board.part} (${ctx.engine.title}: ${ctx.engine.describe(ctx.config)})`);
-    const resources = await checkFits(ctx, async (_bundle, config) => xilinxResources(renderAxiTop(ctx.engine, config, ctx.shell), AXI_TOP, family, board.capacity));
+    const resources = await checkFits(ctx, async (_bundle, config) => xilinxResources(renderAxiTop(ctx.engine, config, ctx.shell), AXI_TOP, family, board.capacity, ctx.engine.pes(config)));
 
     const files = renderAxiTop(ctx.engine, ctx.config, ctx.shell);
     const hash = shellHash(ctx.engine.configHash(ctx.config), ctx.shell);

@@ -121,7 +121,7 @@ export const zynqTarget: Target = {
     const shell = ctx.shell;
 
     ctx.progress.step(`synthesizing with yosys for ${board.part} (${ctx.engine.title}: ${ctx.engine.describe(ctx.config)})`);
-    const resources = await checkFits(ctx, async (_bundle, config) => xilinxResources(renderAxiTop(ctx.engine, config, shell), AXI_TOP, family, board.capacity));
+    const resources = await checkFits(ctx, async (_bundle, config) => xilinxResources(renderAxiTop(ctx.engine, config, shell), AXI_TOP, family, board.capacity, ctx.engine.pes(config)));
 
     const files = renderAxiTop(ctx.engine, ctx.config, shell);
     const hash = shellHash(ctx.engine.configHash(ctx.config), shell);
@@ -182,7 +182,7 @@ async function buildUart(ctx: BuildContext): Promise<BuildSummary> {
   };
   ctx.progress.step(`synthesizing with yosys for ${board.part} (${ctx.engine.title}: ${ctx.engine.describe(ctx.config)}, UART)`);
   // The board top holds a Vivado clocking wizard; yosys measures what sits under it.
-  const resources = await checkFits(ctx, async (_bundle, config) => xilinxResources(withoutTop(render(config)), UART_CORE, family, board.capacity));
+  const resources = await checkFits(ctx, async (_bundle, config) => xilinxResources(withoutTop(render(config)), UART_CORE, family, board.capacity, ctx.engine.pes(config)));
 
   const files = render(ctx.config);
   const hash = shellHash(ctx.engine.configHash(ctx.config), ctx.shell);

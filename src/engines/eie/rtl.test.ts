@@ -54,5 +54,11 @@ describe('generated EIE RTL', () => {
     expect(r.dsp).toBe(c.pes);
     // no memory flattened into registers: far fewer flip-flops than memory bits
     expect(r.ffs).toBeLessThan(1000 * c.pes);
+    // each module once, as large builds are measured (targets/xilinx.ts): the same memories and multipliers, the
+    // logic within a few percent either way (nothing is optimized across modules; abc splits the work differently)
+    const h = synthXilinx(renderEie(c), 'eie_top', 'xc7', true);
+    expect([h.bram18, h.dsp, h.latches]).toEqual([r.bram18, r.dsp, 0]);
+    expect(Math.abs(h.luts / r.luts - 1), `${h.luts} LUT hierarchical, ${r.luts} flattened`).toBeLessThan(0.1);
+    expect(Math.abs(h.ffs / r.ffs - 1), `${h.ffs} FF hierarchical, ${r.ffs} flattened`).toBeLessThan(0.15);
   });
 });
