@@ -75,7 +75,6 @@ export interface Engine<B extends AnyBundle = AnyBundle, C extends object = obje
   report(bundle: B): { text: string; json: object };
 }
 
-/** How to choose the build for a bundle (CLI flags); an engine refuses those it has no use for. */
 /** What a target's part offers that an engine may choose to use; absent: plain block RAM and logic. */
 export interface PartHints {
   /**
@@ -85,6 +84,7 @@ export interface PartHints {
   hugeRam?: { style: string; width: number; depth: number; count: number };
 }
 
+/** How to choose the build for a bundle (CLI flags); an engine refuses those it has no use for. */
 export interface BuildOptions<C extends object = object> {
   /** A validated config, used as it is. */
   config?: C;

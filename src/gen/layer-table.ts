@@ -19,7 +19,15 @@ export interface LayerTable {
   prefix: string;
 }
 
-const snake = (f: string) => f.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
+/** The fields kept, each with its Verilog name (`d_<name>`) and its index's localparam in hwgen_commands.vh. */
+function keptFields(t: LayerTable) {
+  return t.fields
+    .filter((f) => f.width > 0)
+    .map((f) => {
+      const name = f.name.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
+      return { name, width: f.width, match: `${t.prefix}${name.toUpperCase()}` };
+    });
+}
 
 /** The widest field: the width of the table's read port (desc_q). */
 export function tableWidth(t: LayerTable): number {
@@ -43,12 +51,7 @@ export function layerMemory(t: LayerTable): DecoderMemory {
 export function renderLayerTable(t: LayerTable, memBits: string): string {
   const STRIDE_BITS = Math.log2(t.stride);
   const DESC_W = tableWidth(t);
-  const fields = t.fields
-    .filter((f) => f.width > 0)
-    .map((f) => {
-      const name = snake(f.name);
-      return { name, width: f.width, match: `${t.prefix}${name.toUpperCase()}`, hostRead: resize(`d_${name}[host_layer]`, f.width, DESC_W) };
-    });
+  const fields = keptFields(t).map((f) => ({ ...f, hostRead: resize(`d_${f.name}[host_layer]`, f.width, DESC_W) }));
   return renderTemplate('shell/layer_table.v.hbs', {
     fields,
     stride: t.stride,
@@ -70,11 +73,7 @@ export function renderLayerRam(t: LayerTable, memBits: string, read: { en: strin
   const STRIDE_BITS = Math.log2(t.stride);
   const DESC_W = tableWidth(t);
   const mask = (width: number) => `${DESC_W}'h${((1n << BigInt(width)) - 1n).toString(16)}`;
-  const kept = t.fields.filter((f) => f.width > 0);
-  const maskExpr = kept.reduceRight(
-    (e, f) => `ld_addr[${STRIDE_BITS - 1}:0] == ${t.prefix}${snake(f.name).toUpperCase()} ? ${mask(f.width)} : ${e}`,
-    `${DESC_W}'h0`,
-  );
+  const maskExpr = keptFields(t).reduceRight((e, f) => `ld_addr[${STRIDE_BITS - 1}:0] == ${f.match} ? ${mask(f.width)} : ${e}`, `${DESC_W}'h0`);
   return renderTemplate('shell/layer_ram.v.hbs', {
     stride: t.stride,
     DESC_W,
