@@ -88,24 +88,35 @@ function xilinxSweep(label: string, bundle: AnyBundle, base: object, counts: num
     if (ok && firstOver === undefined) lastFit = n;
     if (!ok && firstOver === undefined) firstOver = n;
   }
-  const z = firstOver === undefined ? `at least ${lastFit} (the sweep's largest)` : String(largestFitting(engine, bundle, base, 'xc7', cap, lastFit, firstOver, () => true));
+  // Past the engine's largest build (EIE: 64 PEs) there is nothing to search.
+  const noMore = (n: number) => !build(engine, bundle, base, n + 1);
+  const z =
+    firstOver !== undefined ? String(largestFitting(engine, bundle, base, 'xc7', cap, lastFit, firstOver, () => true))
+    : noMore(lastFit) ? `${lastFit}, the engine's largest build`
+    : `at least ${lastFit} (the sweep's largest)`;
   console.log(`  largest that fits xc7z020 (PYNQ-Z2, ZedBoard): ${z}`);
   // UltraScale+: start from the sweep's largest; search upward by doubling, then between.
   const up = XILINX_PARTS.xczu7ev;
   let lo = 0;
+  let loUse = '';
   let hi: number | undefined;
   for (let n = Math.max(1, lastFit); n <= 1024; n *= 2) {
     const b = build(engine, bundle, base, n);
     if (!b) break;
     const c = measure(engine, b.config, 'xcup', n > FLATTEN_UP_TO_PES);
-    if (fits(c, up)) lo = n;
-    else {
+    if (fits(c, up)) {
+      lo = n;
+      loUse = `${c.luts} LUT (${pct(c.luts, up.LUT)}), ${c.ffs} FF, ${c.bram18} RAMB18 (${pct(c.bram18, up.BRAM18)}), ${c.dsp} DSP`;
+    } else {
       hi = n;
       break;
     }
     if (n >= 256) break;
   }
-  const u = hi === undefined ? `at least ${lo}` : String(largestFitting(engine, bundle, base, 'xcup', up, lo, hi, () => true));
+  const u =
+    hi !== undefined ? String(largestFitting(engine, bundle, base, 'xcup', up, lo, hi, () => true))
+    : noMore(lo) ? `${lo}, the engine's largest build: ${loUse}`
+    : `at least ${lo}: ${loUse}`;
   console.log(`  largest that fits xczu7ev (ZCU104), yosys -family xcup: ${u}`);
 }
 
