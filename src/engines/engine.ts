@@ -84,6 +84,11 @@ export interface PartHints {
   hugeRam?: { style: string; width: number; depth: number; count: number };
 }
 
+/** Huge RAM blocks one memory of `width` × `depth` takes: whole blocks side by side, then deep. */
+export function hugeBlocks(huge: NonNullable<PartHints['hugeRam']>, width: number, depth: number): number {
+  return Math.ceil(width / huge.width) * Math.ceil(depth / huge.depth);
+}
+
 /** How to choose the build for a bundle (CLI flags); an engine refuses those it has no use for. */
 export interface BuildOptions<C extends object = object> {
   /** A validated config, used as it is. */
@@ -96,6 +101,8 @@ export interface BuildOptions<C extends object = object> {
   fifoDepth?: number;
   /** EIE: sparse entries per memory word (a power of two; the word's width is this × the entry's bits). */
   entriesPerWord?: number;
+  /** What the target's part offers, so an engine can plan for it (EIE: sparse words that fit its huge RAM). */
+  part?: PartHints;
 }
 
 /** A report as `hwgen inspect` prints it: the formats line (with each engine's names for the weight and wide words), then the table. */

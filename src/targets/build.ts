@@ -79,7 +79,7 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
   const bytes = readFileChecked(modelPath, 'model');
   const given = decodeAnyBundle(bytes, modelPath);
   const engine = engineFor(given);
-  const { bundle, config } = engine.plan(given, req.build ?? {});
+  const { bundle, config } = engine.plan(given, { ...req.build, part: board && target.partHints?.(board) });
   const shell = validateShellConfig({ ...(board ? { clockHz: board.clockHz } : {}), ...req.shell }, 'shell config');
 
   const progress = req.progress ?? quietProgress;

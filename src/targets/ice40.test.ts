@@ -9,7 +9,11 @@ import { FPGA_TOOLS_ENV, fpgaToolchain } from '../gen/fpga-tools.js';
 import { writeBundle } from '../model/bundle.js';
 import { DEFAULT_BAUD } from '../protocol/link.js';
 import { buildTarget, fileHashes, type BuildRequest } from './build.js';
-import { ICE40_BOARDS, ICE40_TOP } from './ice40.js';
+import { ICE40_BOARDS, ICE40_TOP, partHints } from './ice40.js';
+import { engineFor } from '../engines/registry.js';
+import type { EieConfig } from '../engines/eie/config.js';
+import { readAnyBundle } from '../model/bundle.js';
+import { DEFAULT_MODELS } from '../model/default-models.js';
 
 /**
  * `hwgen build --target ice40` end to end on a tiny EIE bundle (one PE, about 4,600 logic cells, minutes of
@@ -70,12 +74,27 @@ describe('hwgen build --target ice40: refusals, before any long step', () => {
   });
 });
 
+describe('hwgen build --target ice40: the plan', () => {
+  it("chooses sparse words the UP5K's SPRAM holds (16 bits wide, 16k deep, four blocks), unless told", () => {
+    const lenet = readAnyBundle(DEFAULT_MODELS.eie);
+    const engine = engineFor(lenet);
+    const epw = (pes: number, board: keyof typeof ICE40_BOARDS, entriesPerWord?: number) =>
+      (engine.plan(lenet, { pes, entriesPerWord, part: partHints(ICE40_BOARDS[board]) }).config as EieConfig).entriesPerWord;
+    // 10-bit entries, about 21,000 per PE at one PE: 8 a word are 80 bits (five blocks), 4 are 40 (three)
+    expect(epw(1, 'icebreaker')).toBe(4);
+    // four PEs: a block each, 10 bits wide and 8k deep
+    expect(epw(4, 'icebreaker')).toBe(1);
+    expect(epw(1, 'hx8k-breakout')).toBe(8);
+    expect(epw(1, 'icebreaker', 2)).toBe(2);
+  });
+});
+
 describe('hwgen build --target ice40: the flow', () => {
   it('refuses a build that does not fit the HX8K, before placing anything', async () => {
     // The default LeNet-300-100 at one PE: its sparse matrix alone is 80 of the HX8K's 32 block RAMs (the UP5K
     // holds it in SPRAM); the search for the largest build that fits is tested on the Xilinx parts (zynq.test.ts).
     await refused(
-      request('d', { model: undefined, board: 'hx8k-breakout', build: { pes: 1, entriesPerWord: 4 } }),
+      request('d', { model: undefined, board: 'hx8k-breakout', build: { pes: 1 } }),
       /EIE 1 PEs?, .* does not fit hx8k-ct256 \(iCE40-HX8K breakout board\): .*BRAM \d+ of 32 \(\d+%\).*; not even one PE fits: choose a larger board \(cells as nextpnr-ice40 packs/,
     );
   }, 900_000);

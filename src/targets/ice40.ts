@@ -89,6 +89,7 @@ export const ice40Target: Target = {
   defaultBoard: 'icebreaker',
   options: ['baud'],
   build: buildIce40,
+  partHints,
 };
 
 async function buildIce40(ctx: BuildContext): Promise<BuildSummary> {

@@ -1,4 +1,4 @@
-import type { AnyEngine } from '../engines/engine.js';
+import type { AnyEngine, PartHints } from '../engines/engine.js';
 import type { AnyBundle } from '../model/types.js';
 import type { ShellConfig } from '../shell/config.js';
 
@@ -22,6 +22,8 @@ export interface Target {
    * the whole build succeeded), checks the build fits the board before any long step, and says what it found.
    */
   build(ctx: BuildContext): Promise<BuildSummary>;
+  /** What a board's part offers the engine beyond logic and block RAM: its plan and its RTL may use it. */
+  partHints?(board: Board): PartHints;
 }
 
 /** Options only some targets read. */

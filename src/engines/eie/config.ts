@@ -4,6 +4,7 @@ import { HwgenError } from '../../errors.js';
 import { checkNumeric, checkSparse } from '../../model/limits.js';
 import { checkLimits, configFields, isPow2, pow2AtLeast } from '../../gen/config-fields.js';
 import type { Bundle, NumericFormat, SparseFormat } from '../../model/types.js';
+import { hugeBlocks, type PartHints } from '../engine.js';
 
 /**
  * The EIE engine's build parameters: formats (must match the bundles it runs), parallelism, queue depth,
@@ -66,10 +67,28 @@ export function bundleNeeds(bundle: Bundle): Pick<EieConfig, 'spmatWords' | 'ptr
   return { entries, spmatWords: entries, ptrDepth: ptr + (ptr % 2), actDepth: act, biasDepth: bias, maxLayers: bundle.layers.length };
 }
 
+/** Sparse entries per memory word unless a build says otherwise. */
+const ENTRIES_PER_WORD = 8;
+
+/**
+ * Entries per sparse word for a part: ENTRIES_PER_WORD, or the most below it whose words let every PE's sparse
+ * matrix into the part's huge RAM blocks (the iCE40 UltraPlus's SPRAM is 16 bits wide: 80-bit words take five).
+ */
+export function entriesPerWordFor(bundle: Bundle, part?: PartHints): number {
+  const huge = part?.hugeRam;
+  if (!huge) return ENTRIES_PER_WORD;
+  const { entries } = bundleNeeds(bundle);
+  const entryBits = bundle.sparse.vBits + bundle.sparse.zBits;
+  for (let epw = ENTRIES_PER_WORD; epw >= 1; epw /= 2) {
+    if (bundle.sparse.pes * hugeBlocks(huge, epw * entryBits, pow2AtLeast(Math.ceil(entries / epw))) <= huge.count) return epw;
+  }
+  return ENTRIES_PER_WORD;
+}
+
 /** The smallest config (capacities rounded up to powers of two) that runs `bundle`. */
-export function configForBundle(bundle: Bundle, opts: { fifoDepth?: number; entriesPerWord?: number } = {}): EieConfig {
+export function configForBundle(bundle: Bundle, opts: { fifoDepth?: number; entriesPerWord?: number; part?: PartHints } = {}): EieConfig {
   const need = bundleNeeds(bundle);
-  const epw = opts.entriesPerWord ?? 8;
+  const epw = opts.entriesPerWord ?? entriesPerWordFor(bundle, opts.part);
   return validateConfig(
     {
       ...bundle.numeric,

@@ -23,7 +23,7 @@ export const eieEngine: Engine<Bundle, EieConfig> = {
       bundle = reencodeForPes(bundle, opts.pes);
     }
     const file = opts.configFile;
-    const config = opts.config ?? (file ? validateConfig(file.raw, file.where) : configForBundle(bundle, { fifoDepth: opts.fifoDepth, entriesPerWord: opts.entriesPerWord }));
+    const config = opts.config ?? (file ? validateConfig(file.raw, file.where) : configForBundle(bundle, { fifoDepth: opts.fifoDepth, entriesPerWord: opts.entriesPerWord, part: opts.part }));
     bundle = reencodeForPes(bundle, config.pes);
     checkBundleFits(bundle, config, file?.where ?? (opts.config ? 'config' : 'derived config'));
     return { bundle, config };

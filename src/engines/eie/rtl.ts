@@ -1,7 +1,7 @@
 import { FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, STATS_FIELDS } from '../../protocol/command-set.js';
 import { commandsVerilog } from '../../protocol/emit.js';
 import { configHash, type EieConfig } from './config.js';
-import type { PartHints } from '../engine.js';
+import { hugeBlocks, type PartHints } from '../engine.js';
 import { banner, clog2, hwFile, renderTemplate, resize, signExtend, signedLiteral } from '../../gen/render.js';
 import { decoderInstance, decoderPorts, renderDecoder, type DecoderSpec } from '../../gen/decoder.js';
 import { layerMemory, renderLayerRam, tableWidth, type LayerTable } from '../../gen/layer-table.js';
@@ -155,7 +155,7 @@ function hugeRams(c: EieConfig, part?: PartHints): { spmatStyle: string; actStyl
   let left = huge?.count ?? 0;
   const style = (width: number, depth: number) => {
     if (!huge) return '';
-    const blocks = c.pes * Math.ceil(width / huge.width) * Math.ceil(depth / huge.depth);
+    const blocks = c.pes * hugeBlocks(huge, width, depth);
     if (blocks > left) return '';
     left -= blocks;
     return `(* ram_style = "${huge.style}" *) `;
