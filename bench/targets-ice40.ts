@@ -1,8 +1,8 @@
 /**
  * bench/targets-ice40: what `hwgen build --target ice40` makes of the default models on each iCE40 board — the
  * largest build that fits (nextpnr's packing decides), its logic cells, block RAMs, Fmax and the PLL clock
- * chosen, and images per second at that clock (cycles per image from the engine under Verilator; the UART's
- * bytes per image at the default baud bound it too). Each row is a whole build: minutes.
+ * chosen, and images per second at that clock (cycles per image from the engine under Verilator on Fashion-MNIST
+ * test images; the UART's bytes per image at the default baud bound it too). Each row is a whole build: minutes.
  * Usage: npm run bench -- targets-ice40 [--boards icebreaker,hx8k-breakout] [--models eie,xnor]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,8 +18,10 @@ import { runCommand } from '../src/protocol/command-words.js';
 import { DEFAULT_BAUD, FRAME_OVERHEAD_WORDS } from '../src/protocol/link.js';
 import { buildTarget, type BuildResult } from '../src/targets/build.js';
 import { ICE40_BOARDS } from '../src/targets/ice40.js';
+import { FASHION_MNIST_DIR, loadTestSet } from '../src/train/dataset.js';
 
-const IMAGES = 4;
+/** Fashion-MNIST test images each build runs under Verilator, as bench/targets's throughput section does. */
+const IMAGES = 20;
 
 function option(args: string[], name: string, all: string[]): string[] {
   const at = args.indexOf(name);
@@ -59,6 +61,7 @@ export async function benchTargetsIce40(args: string[]): Promise<void> {
   const boards = option(args, '--boards', Object.keys(ICE40_BOARDS));
   const models = option(args, '--models', ['eie', 'xnor']) as (keyof typeof DEFAULT_MODELS)[];
   const root = mkdtempSync(join(tmpdir(), 'hwgen-bench-ice40-'));
+  const test = loadTestSet(FASHION_MNIST_DIR);
   console.log(`bench/targets-ice40: the default models, the largest build that fits each board (UART at ${DEFAULT_BAUD} baud)`);
   console.log('board           engine  build                      LC            BRAM      DSP  Fmax MHz  clock MHz  cycles/image  images/s (compute, UART)');
   try {
@@ -76,8 +79,9 @@ export async function benchTargetsIce40(args: string[]): Promise<void> {
         const res = r.resources!;
         const bundle = decodeAnyBundle(readFileSync(model), model);
         const engine = engineFor(bundle);
-        const inputs = Array.from({ length: IMAGES }, (_, i) => engine.quantizeInput(bundle, Array.from({ length: engine.input(bundle).length }, (_, k) => ((i * 31 + k * 7) % 17) / 17)));
+        const inputs = Array.from({ length: IMAGES }, (_, n) => engine.quantizeInput(bundle, test.images.subarray(n * test.pixels, (n + 1) * test.pixels)));
         const sim = simulate(bundle, inputs, { configFile: { raw: r.manifest.config, where: 'the build' } });
+        if (!sim.golden.match) throw new Error(`${board} ${m}: the RTL disagrees with the golden model`);
         const cycles = sim.cycles.reduce((a, b) => a + b, 0) / sim.cycles.length;
         // One inference is one COMMAND frame (write the input, RUN, read the output) and its ACK, 10 bits a byte.
         const cfg = r.manifest.config;
