@@ -5,19 +5,19 @@
  * test images; the UART's bytes per image at the default baud bound it too). Each row is a whole build: minutes.
  * Usage: npm run bench -- targets-ice40 [--boards icebreaker,hx8k-breakout] [--models eie,xnor]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simulate } from '../host/simulate.js';
-import type { BuildOptions } from '../src/engines/engine.js';
 import { engineFor } from '../src/engines/registry.js';
 import { HwgenError } from '../src/errors.js';
-import { decodeAnyBundle } from '../src/model/bundle.js';
+import { readAnyBundle } from '../src/model/bundle.js';
+import type { AnyBundle } from '../src/model/types.js';
 import { DEFAULT_MODELS } from '../src/model/default-models.js';
 import { runCommand } from '../src/protocol/command-words.js';
 import { DEFAULT_BAUD, FRAME_OVERHEAD_WORDS } from '../src/protocol/link.js';
 import { buildTarget, type BuildResult } from '../src/targets/build.js';
-import { ICE40_BOARDS } from '../src/targets/ice40.js';
+import { ICE40_BOARDS, partHints } from '../src/targets/ice40.js';
 import { FASHION_MNIST_DIR, loadTestSet } from '../src/train/dataset.js';
 
 /** Fashion-MNIST test images each build runs under Verilator, as bench/targets's throughput section does. */
@@ -29,24 +29,15 @@ function option(args: string[], name: string, all: string[]): string[] {
 }
 
 /**
- * The largest build of `model` that fits `board`: the model's own config, or the PE count the refusal names; when
- * not even one PE fits, one PE with 4 sparse entries per word (40-bit words for the default LeNet: three 16-bit
- * SPRAMs side by side, where 80-bit words need five of the UP5K's four).
+ * The largest build of `model` that fits `board`: the one `hwgen build --target ice40` plans (the model's PE
+ * count, the part's hints: on the UP5K, sparse words its SPRAMs hold), or the PE count the refusal names.
  */
-async function largest(model: string, board: string, out: string): Promise<{ result?: BuildResult; pes?: number; why?: string }> {
-  const got = await largestFrom(model, board, out, {});
-  const eie = engineFor(decodeAnyBundle(readFileSync(model), model)).name === 'eie';
-  return got.result || !eie || !/not even one PE fits/.test(got.why ?? '') ? got : largestFrom(model, board, out, { pes: 1, entriesPerWord: 4 });
-}
-
-async function largestFrom(model: string, board: string, out: string, opts: BuildOptions): Promise<{ result?: BuildResult; pes?: number; why?: string }> {
-  const bundle = decodeAnyBundle(readFileSync(model), model);
+async function largest(model: string, bundle: AnyBundle, board: string, out: string): Promise<{ result?: BuildResult; why?: string }> {
   const engine = engineFor(bundle);
-  let config = engine.plan(bundle, opts).config;
+  let config = engine.plan(bundle, { part: partHints(ICE40_BOARDS[board]) }).config;
   for (;;) {
     try {
-      const result = await buildTarget({ target: 'ice40', model, board, build: { configFile: { raw: config, where: 'bench' } }, out, force: true });
-      return { result, pes: engine.pes(config) };
+      return { result: await buildTarget({ target: 'ice40', model, board, build: { configFile: { raw: config, where: 'bench' } }, out, force: true }) };
     } catch (e) {
       if (!(e instanceof HwgenError)) throw e;
       const n = /the largest build that fits is (\d+) PE/.exec(e.message);
@@ -69,7 +60,9 @@ export async function benchTargetsIce40(args: string[]): Promise<void> {
       for (const m of models) {
         const model = DEFAULT_MODELS[m];
         const t0 = performance.now();
-        const got = await largest(model, board, join(root, `${board}-${m}`));
+        const bundle = readAnyBundle(model);
+        const engine = engineFor(bundle);
+        const got = await largest(model, bundle, board, join(root, `${board}-${m}`));
         const head = `${board.padEnd(15)} ${m.padEnd(6)}`;
         if (!got.result) {
           console.log(`${head}  none fits: ${got.why}`);
@@ -77,8 +70,6 @@ export async function benchTargetsIce40(args: string[]): Promise<void> {
         }
         const r = got.result;
         const res = r.resources!;
-        const bundle = decodeAnyBundle(readFileSync(model), model);
-        const engine = engineFor(bundle);
         const inputs = Array.from({ length: IMAGES }, (_, n) => engine.quantizeInput(bundle, test.images.subarray(n * test.pixels, (n + 1) * test.pixels)));
         const sim = simulate(bundle, inputs, { configFile: { raw: r.manifest.config, where: 'the build' } });
         if (!sim.golden.match) throw new Error(`${board} ${m}: the RTL disagrees with the golden model`);

@@ -29,9 +29,9 @@ export interface SimDevice {
  */
 export function simDevice(given: AnyBundle, opts: BuildOptions & { shell?: Partial<ShellConfig>; trace?: boolean } = {}): SimDevice {
   const engine = engineFor(given);
-  const { config, configFile, pes, fifoDepth } = opts;
-  const { bundle, config: planned } = engine.plan(given, { config, configFile, pes, fifoDepth });
-  const model = simModel(engine, planned, opts.shell, opts.trace);
+  const { shell, trace, ...build } = opts;
+  const { bundle, config: planned } = engine.plan(given, build);
+  const model = simModel(engine, planned, shell, trace);
   const dir = dirname(model.binary);
   return { url: `sim:${dir}`, dir, engine, bundle, config: planned, build: { cached: model.cached, seconds: model.buildSeconds } };
 }

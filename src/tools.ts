@@ -19,15 +19,21 @@ export type ToolName = keyof typeof TOOLS;
 
 const versions = new Map<ToolName, string>();
 
+/** The first line a tool prints about itself, run with `env`; undefined when it does not run. */
+export function probeTool(name: ToolName, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const t: { probe: readonly string[]; probeStatus?: number } = TOOLS[name];
+  const r = spawnSync(name, t.probe, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, env });
+  return r.error || r.status !== (t.probeStatus ?? 0) ? undefined : (r.stdout || r.stderr).trim().split('\n')[0];
+}
+
 /** The first line each tool prints about itself; one error naming every missing tool and its package. */
 export function requireTools(...names: ToolName[]): Record<string, string> {
   const missing: ToolName[] = [];
   for (const name of names) {
     if (versions.has(name)) continue;
-    const t: { probe: readonly string[]; probeStatus?: number } = TOOLS[name];
-    const r = spawnSync(name, t.probe, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
-    if (r.error || r.status !== (t.probeStatus ?? 0)) missing.push(name);
-    else versions.set(name, (r.stdout || r.stderr).trim().split('\n')[0]);
+    const version = probeTool(name);
+    if (version === undefined) missing.push(name);
+    else versions.set(name, version);
   }
   if (missing.length) {
     const list = missing.map((n) => `${n} (Debian package '${TOOLS[n].pkg}')`).join(', ');

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HwgenError } from '../errors.js';
-import { TOOLS } from '../tools.js';
+import { probeTool, TOOLS } from '../tools.js';
 
 /**
  * The open FPGA tools a build runs (yosys, nextpnr-ice40, icepack), from one of two places: Debian's programs
@@ -40,10 +40,9 @@ export async function fpgaToolchain(tools: FpgaTool[], env: NodeJS.ProcessEnv = 
   const versions: Partial<Record<FpgaTool, string>> = {};
   if (want !== 'wasm') {
     for (const t of tools) {
-      const spec: { probe: readonly string[]; probeStatus?: number } = TOOLS[t];
-      const r = spawnSync(t, spec.probe, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, env });
-      if (r.error || r.status !== (spec.probeStatus ?? 0)) missing.push(t);
-      else versions[t] = (r.stdout || r.stderr).trim().split('\n')[0];
+      const version = probeTool(t, env);
+      if (version === undefined) missing.push(t);
+      else versions[t] = version;
     }
     if (!missing.length) return systemToolchain(versions as Record<FpgaTool, string>, env);
     if (want === 'system') {

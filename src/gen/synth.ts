@@ -52,7 +52,7 @@ export type XilinxFamily = 'xc7' | 'xcup';
 /**
  * `yosys synth_xilinx` for a family (the 7 series by default), cells summed by kind. Flattened by default, as a
  * build measures; `hierarchical` synthesizes each module once and counts its instances (minutes instead of tens
- * of minutes for 64 PEs; a few percent more LUTs and flip-flops, since nothing is optimized across modules).
+ * of minutes for 64 PEs; counts a few percent apart either way, since nothing is optimized across modules).
  */
 export function synthXilinx(files: Map<string, string>, top: string, family: XilinxFamily = 'xc7', hierarchical = false): XilinxResources {
   return inScratch(files, (dir) => {

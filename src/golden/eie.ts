@@ -8,16 +8,11 @@ import type { Saturations } from './saturation.js';
  *   acc[i] = sat_acc(acc[i] + codebook[v] * a[j]);
  *   y[i] = sat_act(relu(roundShift(acc[i], wFrac))).
  * The order matters because every addition saturates; the hardware broadcasts columns in ascending order.
- * `sat`, when given, counts the additions and outputs that saturated.
- */
-export function eieLayerForward(layer: EieLayer, numeric: NumericFormat, input: Int32Array, sat?: Saturations): Int32Array {
-  return eieLayerForwardBatch(layer, numeric, [input], sat)[0];
-}
-
-/**
- * eieLayerForward for several inputs in one pass over the stored entries, each input's additions in the same
- * order as alone (a row lives in one PE, whose columns come in ascending order), so the same bits; `sat` counts
- * over all of them. Decoding each entry once instead of once per input is most of `hwgen compress`'s check.
+ * `sat`, when given, counts the additions and outputs that saturated (over all the inputs).
+ *
+ * Several inputs go in one pass over the stored entries, each input's additions in the same order as alone (a
+ * row lives in one PE, whose columns come in ascending order), so the same bits. Decoding each entry once
+ * instead of once per input is most of `hwgen compress`'s check.
  */
 export function eieLayerForwardBatch(layer: EieLayer, numeric: NumericFormat, inputs: Int32Array[], sat?: Saturations): Int32Array[] {
   const n = inputs.length;

@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { HwgenError } from '../errors.js';
 import { MAX_BURST, OP, STATUS, addressWord, header, parseStatus } from './command-set.js';
+import { wordBytes } from './link.js';
 
 /**
  * Building and answering the engines' word-stream commands (docs/commands.md), whichever engine: the pieces
@@ -57,10 +58,7 @@ export function checksumCommand(mem: number, pe: number, addr: number, count: nu
  * would not notice; the RTL folds one bit per clock.
  */
 export function checksumOf(words: ArrayLike<number>): number {
-  const bytes = new Uint8Array(words.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < words.length; i++) view.setUint32(4 * i, words[i] >>> 0, true);
-  return crc32(bytes) >>> 0;
+  return crc32(wordBytes(Uint32Array.from(words))) >>> 0;
 }
 
 /** STATS, answered with `words` counters. */

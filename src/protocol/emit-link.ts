@@ -3,10 +3,9 @@ import {
   LINK_VERSION, MAX_PAYLOAD_WORDS, NAK, NAK_MEANING, NO_LAST_SEQ, STATUS_FIELDS,
 } from './link.js';
 import { HWGEN_VERSION } from '../paths.js';
+import { snake } from './emit.js';
 
 const hex8 = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}u`;
-/** camelCase → SNAKE_CASE, for C names of the identity and status fields. */
-const snake = (f: string) => f.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
 /**
  * hwgen_link.h: the link protocol's constants for a C host or a board's firmware (the frame layout, types, NAK

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../paths.js';
 import { MEM, OP, STATUS, XNOR_LAYER_FIELDS, header } from './command-set.js';
 import { commandsCHeader, commandsMarkdown } from './emit.js';
-import { linkCHeader, linkMarkdown } from './emit-link.js';
+import { linkCHeader } from './emit-link.js';
 import { FRAME, FRAME_MAGIC, IDENTITY_FIELDS, NAK, STATUS_FIELDS, encodeFrame } from './link.js';
 
 /** Compiles main.c against the given headers with gcc -Wall -Werror -std=c99 -pedantic and returns what it prints. */
@@ -25,10 +25,6 @@ function runC(headers: Record<string, string>, main: string): string {
 describe('generated command-set documents', () => {
   it('docs/commands.md is what npm run docs writes now', () => {
     expect(readFileSync(join(PACKAGE_ROOT, 'docs', 'commands.md'), 'utf8')).toBe(commandsMarkdown());
-  });
-
-  it('docs/protocol.md is what npm run docs writes now', () => {
-    expect(readFileSync(join(PACKAGE_ROOT, 'docs', 'protocol.md'), 'utf8')).toBe(linkMarkdown());
   });
 
   it("the link's C header compiles beside the command header, and a C program builds exactly encodeFrame's bytes", () => {

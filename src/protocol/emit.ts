@@ -11,7 +11,7 @@ import { HWGEN_VERSION } from '../paths.js';
  */
 const hex = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
 /** camelCase → SNAKE_CASE, for C and Verilog names of descriptor and STATS fields. */
-const snake = (f: string) => f.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+export const snake = (f: string) => f.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 const bit = (mask: number) => Math.log2(mask);
 
 /** The decoder interface the engines' RTL shares (docs/commands.md, "The decoder in RTL"), for the docs. */

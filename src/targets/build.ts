@@ -88,15 +88,16 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
     chmodSync(dir, 0o755); // mkdtemp's 0700 would make the output folder private
     const summary = await target.build({ engine, bundle, config, shell, board, boardName, options, dir, outName: req.out, progress });
     progress.done();
+    const built = summary.shell ?? shell;
     const manifest: Manifest = {
       hwgen: HWGEN_VERSION,
       target: target.name,
       ...(boardName ? { board: boardName, part: board!.part } : {}),
       engine: engine.name,
       configHash: engine.configHash(config),
-      shellHash: shellHash(engine.configHash(config), shell),
+      shellHash: shellHash(engine.configHash(config), built),
       config,
-      shell,
+      shell: built,
       model: { file: basename(modelPath), sha256: sha256(bytes) },
       ...(summary.resources ? { resources: summary.resources } : {}),
       ...(summary.clockHz !== undefined ? { clockHz: summary.clockHz } : {}),

@@ -17,12 +17,12 @@ import { clocksPerBit, MAX_BAUD_ERROR, MIN_CLKS_PER_BIT, uartFiles } from './uar
 /** The board top every iCE40 build has (templates/targets/ice40/hwgen_ice40.v.hbs). */
 export const ICE40_TOP = 'hwgen_ice40';
 /** nextpnr's placement seed: a fixed seed makes the same inputs give the same bitstream. */
-export const ICE40_SEED = 1;
+const ICE40_SEED = 1;
 /**
  * How far below nextpnr's Fmax the PLL clock stays: the Fmax of one placement is an estimate, and the clock
  * chosen moves the design's constants (IDENTIFY's clock, the UART's divider), so the next placement differs.
  */
-export const CLOCK_MARGIN = 0.13;
+const CLOCK_MARGIN = 0.13;
 /** Place-and-route rounds at most: measure at the board clock, then at the chosen clock until timing holds. */
 const MAX_ROUNDS = 4;
 /** The UART's receive FIFO: 512 bytes are one 4-kbit block RAM, the smallest the FIFO can take anyway. */
@@ -125,7 +125,7 @@ async function buildIce40(ctx: BuildContext): Promise<BuildSummary> {
 
     // 2. Place and route at the board clock for nextpnr's Fmax, then choose the PLL below it and build again.
     let clock: { pll?: PllSetting; clockHz: number } = { clockHz: board.clockHz };
-    let report: NextpnrReport | undefined;
+    let kept: { design: Design; report: NextpnrReport } | undefined;
     let fmax = 0;
     const logs: string[] = [];
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -136,17 +136,17 @@ async function buildIce40(ctx: BuildContext): Promise<BuildSummary> {
         await flow.synth(design);
       }
       ctx.progress.step(`placing and routing with nextpnr-ice40 at ${mhz} MHz`);
-      report = await flow.pnr(clock.clockHz, 'route');
+      const report = await flow.pnr(clock.clockHz, 'route');
       logs.push(flow.lastLog);
       fmax = fmaxOf(report);
       if (round && fmax * 1e6 >= clock.clockHz) {
-        flow.keep(design, report);
+        kept = { design, report };
         break;
       }
       const next = choosePll(board.clockHz, fmax * 1e6 * (1 - CLOCK_MARGIN), (hz) => bauds(hz, baud));
       // The board clock itself, and the measuring build was already the final one: no second round.
       if (!round && next && !next.pll && fmax * 1e6 >= board.clockHz && leniently(board.clockHz, baud) === clocksPerBit(board.clockHz, baud)) {
-        flow.keep(design, report);
+        kept = { design, report };
         break;
       }
       if (!next) {
@@ -163,22 +163,21 @@ async function buildIce40(ctx: BuildContext): Promise<BuildSummary> {
     // 3. The bitstream, and the files a user needs.
     ctx.progress.step('packing the bitstream with icepack');
     await tools.run('icepack', [`${ICE40_TOP}.asc`, `${ICE40_TOP}.bin`], work);
-    // Place IDENTIFY's clock in the manifest too: it is the clock the board runs at.
-    ctx.shell.clockHz = clock.clockHz;
-    const kept = flow.kept!;
+    const built = kept!; // the loop ends with a build kept, or throws
     mkdirSync(join(ctx.dir, 'rtl'));
-    for (const [name, text] of kept.design.files) writeFileSync(join(ctx.dir, 'rtl', name), text);
-    writeFileSync(join(ctx.dir, `${ICE40_TOP}.pcf`), kept.design.pcf);
+    for (const [name, text] of built.design.files) writeFileSync(join(ctx.dir, 'rtl', name), text);
+    writeFileSync(join(ctx.dir, `${ICE40_TOP}.pcf`), built.design.pcf);
     copyFileSync(join(work, `${ICE40_TOP}.bin`), join(ctx.dir, `${ICE40_TOP}.bin`));
     mkdirSync(join(ctx.dir, 'logs'));
     writeFileSync(join(ctx.dir, 'logs', 'yosys.log'), flow.synthLog);
     logs.forEach((log, i) => writeFileSync(join(ctx.dir, 'logs', i === logs.length - 1 ? 'nextpnr.log' : `nextpnr-round${i + 1}.log`), log));
-    writeFileSync(join(ctx.dir, 'nextpnr-report.json'), JSON.stringify({ utilization: report!.utilization, fmax: report!.fmax }, null, 2) + '\n');
-    const resources = resourcesOf(kept.report, board);
+    writeFileSync(join(ctx.dir, 'nextpnr-report.json'), JSON.stringify({ utilization: built.report.utilization, fmax: built.report.fmax }, null, 2) + '\n');
+    const resources = resourcesOf(built.report, board);
     const url = `serial:/dev/ttyUSB1?baud=${baud}`;
     const next = [`iceprog ${ctx.outName}/${ICE40_TOP}.bin`, `hwgen info --device '${url}'`];
     writeFileSync(join(ctx.dir, 'README.md'), readme(ctx, board, boardName, baud, clock, fmax, resources, tools));
-    return { resources, clockHz: clock.clockHz, fmaxMHz: fmax, next };
+    // IDENTIFY reports the clock the board runs at: the manifest's shell says it too.
+    return { resources, clockHz: clock.clockHz, fmaxMHz: fmax, next, shell: { ...ctx.shell, clockHz: clock.clockHz } };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -236,8 +235,6 @@ export function renderBoardTop(board: Board, at: ClockChoice, hash: string, engi
 export class Ice40Flow {
   synthLog = '';
   lastLog = '';
-  kept?: { design: Design; report: NextpnrReport };
-
   constructor(
     readonly tools: FpgaToolchain,
     readonly board: Board,
@@ -272,10 +269,6 @@ export class Ice40Flow {
     const log = await this.tools.run('nextpnr-ice40', args, this.work);
     this.lastLog = `${this.tools.versions['nextpnr-ice40']}\nnextpnr-ice40 ${args.join(' ')}\n\n${deterministic(log)}`;
     return JSON.parse(readFileSync(join(this.work, 'report.json'), 'utf8')) as NextpnrReport;
-  }
-
-  keep(design: Design, report: NextpnrReport): void {
-    this.kept = { design, report };
   }
 }
 

@@ -73,6 +73,8 @@ export interface BuildSummary {
   fmaxMHz?: number;
   /** The commands a user runs next, one per line (also in DIR/README.md). */
   next: string[];
+  /** The shell as built, when the target changed it from ctx.shell (ice40: the PLL's clock, which IDENTIFY reports). */
+  shell?: ShellConfig;
 }
 
 /** A long step's progress: `step` starts one (ending the previous), `done` ends the last. */

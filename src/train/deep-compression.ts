@@ -54,6 +54,8 @@ export interface DeepCompressionResult {
 }
 
 export function deepCompress(data: Dataset, o: DeepCompressionOptions): DeepCompressionResult {
+  // before the float training, not after its minutes
+  if (o.density.length !== o.sizes.length - 1) throw new Error(`deepCompress: ${o.density.length} densities for ${o.sizes.length - 1} layers`);
   const random = seededRandom(o.seed);
   const net = initMlp(o.sizes, random);
   const t0 = performance.now();
@@ -75,7 +77,7 @@ function trainer(net: Mlp, data: Dataset, o: DeepCompressionOptions, random: Ran
 }
 
 /** The float network, trained in place from its initial weights; returns its top-1 test accuracy. */
-export function trainFloat(net: Mlp, data: Dataset, o: DeepCompressionOptions, random: Random): number {
+function trainFloat(net: Mlp, data: Dataset, o: DeepCompressionOptions, random: Random): number {
   trainer(net, data, o, random)(o.epochs.float, o.lr, { halveEvery: 3 }, 'float');
   const float = mlpAccuracy(net, data.test);
   o.log?.(`float: test accuracy ${pct(float)}`);
@@ -83,8 +85,7 @@ export function trainFloat(net: Mlp, data: Dataset, o: DeepCompressionOptions, r
 }
 
 /** Prune + retrain, k-means + centroid fine-tuning, encode: everything after the float training. */
-export function compressTrained(net: Mlp, data: Dataset, o: DeepCompressionOptions, random: Random) {
-  if (o.density.length !== o.sizes.length - 1) throw new Error(`deepCompress: ${o.density.length} densities for ${o.sizes.length - 1} layers`);
+function compressTrained(net: Mlp, data: Dataset, o: DeepCompressionOptions, random: Random) {
   const log = o.log ?? (() => {});
   const train = trainer(net, data, o, random);
   const t1 = performance.now();

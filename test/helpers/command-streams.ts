@@ -8,7 +8,7 @@ import { randInt } from './random.js';
  * counts, addresses, PEs and data, some unknown opcodes and memory codes. `runCount` gives a RUN's layer
  * count, or undefined to leave that RUN out (garbage layers can take long). Every READ is followed by a
  * CHECKSUM of the same range, which must answer the CRC of the READ's words (or be refused the same way);
- * adding it draws no random numbers, so the streams (and their garbage RUNs) stay what they were.
+ * adding it draws no random numbers.
  */
 export function randomCommands(
   r: () => number,
