@@ -65,7 +65,6 @@ export function validateNetwork(net: Network, where: string): void {
   const n = net.segments.length;
   if (n === 0) throw new HwgenError(`${where}: the network has no segments; a model needs at least one`);
   net.segments.forEach((b, s) => validateBundle(b, segmentAt(where, s, n)));
-  if (n > 1) checkLayerNames(net.segments.flatMap((b) => b.layers.map((l) => l.name)), where, CORRUPT);
   for (let s = 0; s + 1 < n; s++) {
     const a = net.segments[s];
     const b = net.segments[s + 1];
@@ -80,6 +79,8 @@ export function validateNetwork(net: Network, where: string): void {
     }
     boundary.check(a, b, at);
   }
+  // Names are unique over the network: they name generated files and exported arrays.
+  if (n > 1) checkLayerNames(net.segments.flatMap((b) => b.layers.map((l) => l.name)), where, CORRUPT);
 }
 
 // ───────────────────────────── encoding ─────────────────────────────
