@@ -57,14 +57,20 @@ export function validateBundle(b: AnyBundle, where: string): void {
   codec.validate(b, where);
 }
 
-/**
- * Everything decodeNetwork checks: each segment, names unique over the network, and each boundary: segment k's
- * outputs are segment k+1's inputs, through a boundary the two engines have (src/model/boundary.ts).
- */
+/** Everything decodeNetwork checks, applied to a network in memory: each segment, then how they join. */
 export function validateNetwork(net: Network, where: string): void {
   const n = net.segments.length;
   if (n === 0) throw new HwgenError(`${where}: the network has no segments; a model needs at least one`);
   net.segments.forEach((b, s) => validateBundle(b, segmentAt(where, s, n)));
+  checkJoins(net, where);
+}
+
+/**
+ * How valid segments join: segment k's outputs are segment k+1's inputs, through a boundary the two engines
+ * have (src/model/boundary.ts), and layer names are unique over the network.
+ */
+export function checkJoins(net: Network, where: string): void {
+  const n = net.segments.length;
   for (let s = 0; s + 1 < n; s++) {
     const a = net.segments[s];
     const b = net.segments[s + 1];
@@ -118,7 +124,7 @@ export function decodeNetwork(buf: Uint8Array, where: string): Network {
       return b;
     }),
   };
-  validateNetwork(net, where);
+  checkJoins(net, where);
   return net;
 }
 

@@ -15,7 +15,7 @@ export interface SegmentCodec<B extends AnyBundle = AnyBundle> {
   formatKeys: readonly string[];
   /** Everything decode checks, on a segment in memory: encode refuses what it could not read back. */
   validate(b: B, where: string): void;
-  /** META's format fields and per-layer records (key order fixed: the bytes must not change), and the sections. */
+  /** A valid segment's META format fields and per-layer records (key order fixed: the bytes must not change), and its sections. */
   encode(b: B, where: string): { formats: Record<string, unknown>; layers: Record<string, unknown>[]; sections: Section[] };
   /**
    * The segment from META's parts (the shared keys already checked) and its sections; `take(tag, l)` removes a

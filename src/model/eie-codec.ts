@@ -122,7 +122,6 @@ function validate(b: Bundle, where: string): void {
 // ───────────────────────────── encoding ─────────────────────────────
 
 function encode(b: Bundle, where: string): ReturnType<SegmentCodec['encode']> {
-  validate(b, where);
   const { pes, vBits, zBits } = b.sparse;
   const layers = b.layers.map((l) => ({
     kind: l.kind,

@@ -27,8 +27,8 @@ export function validateMetaRecord(meta: unknown, at: string): asserts meta is A
 }
 
 /** The checks every segment in memory gets before its codec's: the numeric format, meta, at least one layer. */
-export function validateShared(b: AnyBundle, where: string, numericTypes = true): void {
-  if (numericTypes) checkNumericTypes(b.numeric, where);
+export function validateShared(b: AnyBundle, where: string): void {
+  checkNumericTypes(b.numeric, where);
   checkNumeric(b.numeric, `${where}: numeric format`);
   validateMetaRecord(b.meta, where);
   if (b.layers.length === 0) throw new HwgenError(`${where}: the bundle has no layers; a model needs at least one`);

@@ -103,8 +103,7 @@ function validate(b: BinaryBundle, where: string): void {
   validateChain(b.layers, where);
 }
 
-function encode(b: BinaryBundle, where: string): ReturnType<SegmentCodec['encode']> {
-  validate(b, where);
+function encode(b: BinaryBundle, _where: string): ReturnType<SegmentCodec['encode']> {
   const layers = b.layers.map((l) => ({
     kind: l.kind, name: l.name, rows: l.rows, cols: l.cols, input: l.input, output: l.output, alphaFrac: l.alphaFrac, pool: l.pool,
     conv: l.conv ? { inChannels: l.conv.inChannels, inHeight: l.conv.inHeight, inWidth: l.conv.inWidth, kernel: l.conv.kernel, padding: l.conv.padding } : null,

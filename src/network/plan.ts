@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AnyEngine, BuildOptions } from '../engines/engine.js';
 import { engineFor } from '../engines/registry.js';
 import { HwgenError } from '../errors.js';
-import { segmentOutputs, validateNetwork } from '../model/bundle.js';
+import { checkJoins, segmentOutputs } from '../model/bundle.js';
 import type { AnyBundle, Network } from '../model/types.js';
 
 /**
@@ -41,12 +41,14 @@ export interface NetworkPlan {
 }
 
 /**
- * Plans every segment with its engine. `opts` is one BuildOptions for every segment, or one per segment (an
+ * Plans every segment with its engine (segments as a reader returns them: valid; how they join is checked
+ * here). `opts` is one BuildOptions for every segment, or one per segment (an
  * option an engine has no use for is refused by that engine, as for a one-engine build).
  */
 export function planNetwork(net: Network, opts: BuildOptions | BuildOptions[] = {}, where = 'network'): NetworkPlan {
-  validateNetwork(net, where);
   const n = net.segments.length;
+  if (n === 0) throw new HwgenError(`${where}: the network has no segments; a model needs at least one`);
+  checkJoins(net, where);
   if (Array.isArray(opts) && opts.length !== n) {
     throw new HwgenError(`${where}: ${opts.length} sets of build options for ${n} segments; give one per segment, or one for all`);
   }
