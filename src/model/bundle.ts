@@ -1,7 +1,7 @@
 import { readFileChecked, writeFileAtomic } from '../atomic.js';
 import { HwgenError } from '../errors.js';
 import { boundaryFor } from './boundary.js';
-import { describe, type SegmentCodec } from './codec.js';
+import { describe, layerAt, type SegmentCodec } from './codec.js';
 import { CORRUPT, WHOLE_BUNDLE, assemble, checkAllTaken, readSections, takeSection } from './container.js';
 import { eieCodec } from './eie-codec.js';
 import { metaPayload, readMeta } from './meta.js';
@@ -52,7 +52,7 @@ export function segmentOutputs(b: AnyBundle): number {
 export function validateBundle(b: AnyBundle, where: string): void {
   const codec = codecFor(b, where);
   b.layers?.forEach((layer, l) => {
-    if (!Object.hasOwn(CODECS, layer.kind)) throw new HwgenError(`${where}: layer ${l}${typeof layer.name === 'string' ? ` '${layer.name}'` : ''}: unknown layer kind ${describe(layer.kind)}`);
+    if (!Object.hasOwn(CODECS, layer.kind)) throw new HwgenError(`${layerAt(where, l, layer.name)}: unknown layer kind ${describe(layer.kind)}`);
   });
   codec.validate(b, where);
 }

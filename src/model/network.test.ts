@@ -145,6 +145,16 @@ describe('networks of segments in a bundle', () => {
     expect(errorOf(() => decodeNetwork(buildV3(moved), 'x')).message).toMatch(/^x segment 0: section PTRS for layer 0 at byte \d+ does not belong to any of the \d+ layers META lists/);
   });
 
+  it('a flipped bit or a cut anywhere in a version 3 file is a clear error, never anything else', () => {
+    const bytes = encodeNetwork(randomHybrid(21));
+    for (let i = 0; i < bytes.length; i++) {
+      const bad = bytes.slice();
+      bad[i] ^= 1 << (i % 8);
+      expect(errorOf(() => decodeNetwork(bad, 'x')).message).toMatch(/^x/);
+    }
+    for (let n = 0; n < bytes.length; n += 7) expect(errorOf(() => decodeNetwork(bytes.subarray(0, n), 'x')).message).toMatch(/^x: /);
+  });
+
   describe('files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hwgen-network-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
