@@ -95,7 +95,7 @@ export function readSections(buf: Uint8Array, knownTags: ReadonlySet<string>, wh
   }
   if (dv.getUint32(12, true) !== crc32(buf.subarray(0, 12))) throw new HwgenError(`${where}: header CRC mismatch at byte 12; ${CORRUPT}`);
   const version = dv.getUint16(4, true);
-  if (version > NETWORK_VERSION) throw new HwgenError(`${where}: bundle format version ${version}, but this hwgen reads version ${NETWORK_VERSION}; ${NEWER}`);
+  if (version > NETWORK_VERSION) throw new HwgenError(`${where}: bundle format version ${version}, but this hwgen reads versions 1 to ${NETWORK_VERSION}; ${NEWER}`);
   if (version < 1) throw new HwgenError(`${where}: bundle format version ${version} does not exist; ${CORRUPT}`);
   const flags = dv.getUint16(6, true);
   if (flags !== 0) throw new HwgenError(`${where}: header flags 0x${flags.toString(16)} are not known; ${NEWER}`);
