@@ -21,6 +21,7 @@ let dir: string;
 const at = (f: string) => join(dir, f);
 const hwgen = (...args: string[]) => runHwgen(dir, args);
 const children: ChildProcess[] = [];
+const madeDirs: string[] = [];
 
 function eieBundle(): AnyBundle {
   const r = rng(1);
@@ -49,7 +50,7 @@ beforeAll(() => {
 });
 afterAll(() => {
   children.forEach((c) => c.kill('SIGKILL'));
-  rmSync(dir, { recursive: true, force: true });
+  for (const d of [dir, ...madeDirs]) rmSync(d, { recursive: true, force: true });
 });
 
 describe('the load image', () => {
@@ -79,7 +80,8 @@ async function board(name: string, bundle: AnyBundle): Promise<{ tty: string; cl
   const built = hwgen('build', '--target', 'sim', '--model', `${name}.hwb`, '-o', name);
   expect(built.err).toBe('');
   expect(built.code).toBe(0);
-  expectCClientMakes(at(name));
+  const made = expectCClientMakes(at(name), true);
+  madeDirs.push(made);
   expect(readFileSync(at(`${name}/c/Makefile`), 'utf8')).toMatch(/-Wall -Wextra -Werror -std=c99 -pedantic/);
   const tty = at(`${name}.tty`);
   expect(spawnSync('socat', ['-V']).status, "socat is missing: install Debian's 'socat' package").toBe(0);
@@ -87,7 +89,7 @@ async function board(name: string, bundle: AnyBundle): Promise<{ tty: string; cl
   children.push(spawn('socat', [`pty,raw,echo=0,link=${tty},ignoreeof`, `EXEC:${at(`${name}/model`)} +verilator+rand+reset+2`], { stdio: 'ignore' }));
   for (let i = 0; i < 100 && !existsSync(tty); i++) await new Promise((res) => setTimeout(res, 20));
   const client = (...args: string[]) => {
-    const c = spawnSync(at(`${name}/c/hwgen-client`), args, { encoding: 'utf8', cwd: at(name), timeout: 120_000 });
+    const c = spawnSync(join(made, 'hwgen-client'), args, { encoding: 'utf8', cwd: at(name), timeout: 120_000 });
     return { code: c.status, out: c.stdout, err: c.stderr };
   };
   return { tty, client };
