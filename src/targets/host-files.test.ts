@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binarizeModel } from '../compress/binarize.js';
@@ -12,6 +13,7 @@ import { compressModel } from '../compress/compress.js';
 import { engineFor } from '../engines/registry.js';
 import { fillInput, loadImage, takeOutput } from '../engines/load-image.js';
 import { encodeBundle } from '../model/bundle.js';
+import { encodeNpy } from '../model/npy.js';
 import { DEFAULT_NUMERIC, type AnyBundle, type FloatLayer } from '../model/types.js';
 import { expectCClientMakes } from '../../test/helpers/c-client.js';
 import { runHwgen } from '../../test/helpers/cli.js';
@@ -145,6 +147,30 @@ describe('hwgen-client, the C client every build folder carries', () => {
     writeFileSync(at('other.hwb'), encodeBundle(eieBundle()));
     expect(hwgen('build', '--target', 'sim', '--model', 'other.hwb', '--pes', '3', '-o', 'other').code).toBe(0);
     refused([tty, 'load', '../other/model.img'], /the image is for build [0-9a-f]{8}; the board carries build [0-9a-f]{8}/);
+  }, 600_000);
+
+  it('the Zynq DMA bridge (hwgen_dma.c) against a register-level model of the AXI DMA, behind a TCP listener: hwgen run over tcp: is bit-exact', async () => {
+    const made = expectCClientMakes(at('eie'), true);
+    madeDirs.push(made);
+    expect(existsSync(join(made, 'hwgen-bridge'))).toBe(true);
+    const model = join(made, 'axi_dma_model');
+    const cc = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c99', '-pedantic', `-I${made}`, '-o', model, join(import.meta.dirname, '../../test/c/axi_dma_model.c'), join(made, 'hwgen_dma.c')], { encoding: 'utf8' });
+    expect(cc.stderr).toBe('');
+    expect(cc.status).toBe(0);
+    const probe = createServer();
+    await new Promise<void>((res) => probe.listen(0, '127.0.0.1', res));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((res) => probe.close(res));
+    // socat runs the DMA model (and through it the board) for the one client the run is.
+    children.push(spawn('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `EXEC:${model} ${at('eie/model')} +verilator+rand+reset+2`], { stdio: 'ignore' }));
+    await new Promise((res) => setTimeout(res, 300));
+    const r = rng(8);
+    writeFileSync(at('xd.npy'), encodeNpy({ dtype: 'f4', shape: [7, 40], data: Float32Array.from({ length: 280 }, () => r()) }));
+    const run = hwgen('run', '--device', `tcp:127.0.0.1:${port}`, '--model', 'eie.hwb', '--input', 'xd.npy', '-o', 'yd.npy', '--raw', '--json');
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.out).golden.match).toBe(true);
+    expect(JSON.parse(run.out).load.verifiedMemories).toBeGreaterThan(3);
   }, 600_000);
 
   it('XNOR: binary inputs packed as bits and threshold outputs as bits, through the same client, equal to the golden model', async () => {

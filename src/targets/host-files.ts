@@ -9,7 +9,7 @@ import { linkCHeader } from '../protocol/emit-link.js';
 import type { ShellConfig } from '../shell/config.js';
 
 /** The C client's hand-written files, copied into every build folder beside the generated headers. */
-export const C_CLIENT_SOURCES = ['hwgen_client.h', 'hwgen_client.c', 'hwgen-client.c', 'Makefile'] as const;
+export const C_CLIENT_SOURCES = ['hwgen_client.h', 'hwgen_client.c', 'hwgen-client.c', 'hwgen_dma.h', 'hwgen_dma.c', 'hwgen-bridge.c', 'Makefile'] as const;
 
 /** The load image every build folder carries for the model it was built for. */
 export const MODEL_IMAGE = 'model.img';
@@ -45,5 +45,6 @@ checksums that prove it, and where each input and output value travels, so C nev
 
 \`run\` reads inputs back to back, one byte per value (8-bit pixels, taken as p / 255; \`-i\` takes the engine's
 int32 values instead), and writes each input's outputs as little-endian int32. \`-b BAUD\`, \`-t TIMEOUT_MS\`
-and \`-r TRIES\` set the link. docs/load-image.md in the hwgen package describes the image.
+and \`-r TRIES\` set the link. docs/load-image.md in the hwgen package describes the image. \`make\` also builds
+\`hwgen-bridge\`, the Zynq DMA build's board-side server of the link (it runs only on such a board).
 `;
