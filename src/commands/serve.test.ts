@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compressModel } from '../compress/compress.js';
 import { engineFor } from '../engines/registry.js';
 import { encodeBundle } from '../model/bundle.js';
 import { encodeNpy, parseNpy } from '../model/npy.js';
-import { DEFAULT_NUMERIC, type Bundle } from '../model/types.js';
+import type { Bundle } from '../model/types.js';
+import { tinyMlp } from '../../test/helpers/bundles.js';
 import { HWGEN_BIN, runHwgen } from '../../test/helpers/cli.js';
 import { gaussianMatrix, rng } from '../../test/helpers/random.js';
 
@@ -41,12 +41,7 @@ function serve(...args: string[]): Promise<{ proc: ChildProcess; url: string }> 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'hwgen-serve-'));
   // The bundle and build of run.test.ts: the model cache holds it.
-  const r = rng(1);
-  const layers = [
-    { name: 'fc1', rows: 24, cols: 40, weight: gaussianMatrix(r, 960, 0.3), bias: gaussianMatrix(r, 24, 0.1), relu: true },
-    { name: 'fc2', rows: 9, cols: 24, weight: gaussianMatrix(r, 216, 0.3), relu: false },
-  ];
-  bundle = compressModel({ source: 't', layers }, { density: 0.4, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC }).bundle;
+  bundle = tinyMlp();
   writeFileSync(at('m.hwb'), encodeBundle(bundle));
   writeFileSync(at('x.npy'), encodeNpy({ dtype: 'f4', shape: [5, 40], data: Float32Array.from(gaussianMatrix(rng(3), 200), Math.abs) }));
   const built = hwgen('build', '--target', 'sim', '--model', 'm.hwb', '-o', 'board');

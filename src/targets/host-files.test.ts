@@ -9,12 +9,12 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binarizeModel } from '../compress/binarize.js';
-import { compressModel } from '../compress/compress.js';
 import { engineFor } from '../engines/registry.js';
 import { fillInput, loadImage, takeOutput } from '../engines/load-image.js';
 import { encodeBundle } from '../model/bundle.js';
 import { encodeNpy } from '../model/npy.js';
-import { DEFAULT_NUMERIC, type AnyBundle, type FloatLayer } from '../model/types.js';
+import type { AnyBundle, FloatLayer } from '../model/types.js';
+import { tinyMlp } from '../../test/helpers/bundles.js';
 import { expectCClientMakes } from '../../test/helpers/c-client.js';
 import { runHwgen } from '../../test/helpers/cli.js';
 import { gaussian, gaussianMatrix, rng } from '../../test/helpers/random.js';
@@ -25,14 +25,7 @@ const hwgen = (...args: string[]) => runHwgen(dir, args);
 const children: ChildProcess[] = [];
 const madeDirs: string[] = [];
 
-function eieBundle(): AnyBundle {
-  const r = rng(1);
-  const layers = [
-    { name: 'fc1', rows: 24, cols: 40, weight: gaussianMatrix(r, 960, 0.3), bias: gaussianMatrix(r, 24, 0.1), relu: true },
-    { name: 'fc2', rows: 9, cols: 24, weight: gaussianMatrix(r, 216, 0.3), relu: false },
-  ];
-  return compressModel({ source: 't', layers }, { density: 0.4, bits: 4, sparse: { pes: 2, vBits: 4, zBits: 4 }, numeric: DEFAULT_NUMERIC }).bundle;
-}
+const eieBundle = (): AnyBundle => tinyMlp();
 
 function binaryBundle(firstInput: 'binary' | 'fixed', lastOutput: 'threshold' | 'scores'): AnyBundle {
   const r = rng(5);
