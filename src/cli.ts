@@ -13,6 +13,7 @@ import { infoCommand } from './commands/info.js';
 import { loadCommand } from './commands/load.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
+import { imageCommand } from './commands/image.js';
 import { refuseInert, refuseRepeated, type ModeRule } from './commands/options.js';
 
 /** Per command, the options that do nothing in some mode. */
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(loadCommand)
     .command(runCommand)
     .command(serveCommand)
+    .command(imageCommand)
     .middleware((a) => {
       refuseRepeated(a);
       refuseInert(argv, a, MODE_RULES[String(a._[0])] ?? []);

@@ -136,6 +136,27 @@ describe('hwgen-client, the C client every build folder carries', () => {
     refused([at('no-such-tty'), 'info'], /no-such-tty: cannot open it/);
     refused(['-b', '12345', tty, 'info'], /12345 baud is not a rate this client sets/);
     refused([tty, 'frobnicate'], /usage: hwgen-client/);
+    writeFileSync(at('xnor.hwb'), encodeBundle(binaryBundle('binary', 'threshold')));
+    // hwgen image: the build's own model gives the build's image byte for byte; another bundle's loads and runs.
+    expect(hwgen('image', 'eie.hwb', '--build', 'eie', '-o', 'same.img').code).toBe(0);
+    expect(readFileSync(at('same.img'))).toEqual(readFileSync(at('eie/model.img')));
+    const second = tinyMlp({ seed: 2 });
+    writeFileSync(at('second.hwb'), encodeBundle(second));
+    expect(hwgen('image', 'second.hwb', '--build', 'eie', '-o', 'second.img').code).toBe(0);
+    expect(client(tty, 'load', '../second.img').code).toBe(0);
+    expect(client('-m', '../second.img', tty, 'run', '../in.u8', '../out3.i32').code).toBe(0);
+    const secondStored = engine.plan(second, {}).bundle;
+    expect(int32s(at('out3.i32'))).toEqual([0, 1, 2, 3, 4, 5].flatMap((n) => Array.from(engine.forward(secondStored, engine.quantizeInput(second, Array.from(pixels.subarray(n * 40, (n + 1) * 40), (p) => p / 255)))[1])));
+    for (const [args, msg] of [
+      [['image', 'second.hwb', '--build', 'eie', '-o', 'second.hwb'], /is the bundle second\.hwb: writing it would destroy the input/],
+      [['image', 'second.hwb', '--build', '.', '-o', 'x.img'], /cannot read build manifest .*manifest\.json: no such file/],
+      [['image', 'xnor.hwb', '--build', 'eie', '-o', 'x.img'], /carries the eie engine; xnor\.hwb is for the XNOR engine/],
+    ] as const) {
+      const r = hwgen(...args);
+      expect(r.err).toMatch(msg);
+      expect(r.code).not.toBe(0);
+    }
+    expect(existsSync(at('x.img'))).toBe(false);
     // An image for another build.
     writeFileSync(at('other.hwb'), encodeBundle(eieBundle()));
     expect(hwgen('build', '--target', 'sim', '--model', 'other.hwb', '--pes', '3', '-o', 'other').code).toBe(0);
