@@ -2,7 +2,7 @@ import {
   closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync,
   type Stats,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HwgenError } from './errors.js';
 
@@ -18,29 +18,73 @@ export interface NamedPath {
   path: string | undefined;
   /** How the user named it: "-o", "--trace", "the bundle", ... */
   flag: string;
+  /**
+   * A folder rather than a file: an input folder (a `--build` DIR, the data folder, a `sim:` board in use) no
+   * output may be written into, or an output folder (`hwgen build -o`) that must hold no input.
+   */
+  folder?: boolean;
 }
 
 /**
- * Checks, before any work, that each output can be written and destroys no input: not empty, its directory
- * exists, not the same file as an input (compared by identity, so symlinks and hard links count) nor as another
- * output. Inputs that do not exist are skipped: reading them fails later with its own message.
+ * The one rule every command checks before any work: each output can be written and destroys no input. An output
+ * is not empty, its directory exists, it is not the same file as an input (compared by identity, so symlinks and
+ * hard links count) nor as another output, not a file inside an input folder, and an output folder holds no
+ * input. A device or FIFO is never replaced (writeFileAtomic writes through it). Inputs that do not exist are
+ * skipped: reading them fails later with its own message.
  */
 export function checkOutputs(outputs: NamedPath[], inputs: NamedPath[]): void {
   const seen: { out: NamedPath; real: string }[] = [];
+  const ins = inputs.flatMap((i) => (i.path === undefined ? [] : [{ ...i, where: whereIs(i.path) }]));
   for (const out of outputs) {
     if (out.path === undefined) continue;
-    const target = outputTarget(out.path, out.flag);
+    const target = out.folder ? folderTarget(out.path) : outputTarget(out.path, out.flag);
     for (const prev of seen) {
-      if (prev.real === target.real) throw new HwgenError(`${out.flag} ${out.path} and ${prev.out.flag} ${prev.out.path} are the same file; give each output its own path`, 2);
-    }
-    seen.push({ out, real: target.real });
-    if (!target.stats?.isFile()) continue;
-    for (const input of inputs) {
-      const s = input.path === undefined ? undefined : statOrUndefined(input.path);
-      if (s && s.dev === target.stats.dev && s.ino === target.stats.ino) {
-        throw new HwgenError(`${out.flag} ${out.path} is ${input.flag} ${input.path}: writing it would destroy the input; choose another output path`, 2);
+      if (prev.real === target.real || (out.folder && inside(prev.real, target.real))) {
+        throw new HwgenError(`${out.flag} ${out.path} and ${prev.out.flag} ${prev.out.path} are the same file; give each output its own path`, 2);
       }
     }
+    seen.push({ out, real: target.real });
+    for (const input of ins) {
+      const s = input.where?.stats;
+      const destroys = `${out.flag} ${out.path}`;
+      if (s && target.stats && s.dev === target.stats.dev && s.ino === target.stats.ino) {
+        throw new HwgenError(`${destroys} is ${input.flag} ${input.path}: writing it would destroy the input; choose another output path`, 2);
+      }
+      if (input.where && input.folder && inside(target.real, input.where.real)) {
+        throw new HwgenError(`${destroys} is inside ${input.flag} ${input.path}: writing it would change that input; choose an output path outside it`, 2);
+      }
+      if (input.where && out.folder && inside(input.where.real, target.real)) {
+        throw new HwgenError(`${destroys} holds ${input.flag} ${input.path}: the build replaces that folder and would destroy the input; choose another output folder or move the input out`, 2);
+      }
+    }
+  }
+}
+
+/** Whether `path` is `dir` or lies under it (both real paths). */
+function inside(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
+/** An existing input's real path and identity; undefined when it does not exist. */
+function whereIs(path: string): { real: string; stats: Stats } | undefined {
+  const stats = statOrUndefined(path);
+  if (!stats) return undefined;
+  try {
+    return { real: realpathSync(path), stats };
+  } catch {
+    return undefined;
+  }
+}
+
+/** An output folder's real path (it may not exist yet: then its parent's real path and its name). */
+function folderTarget(path: string): { real: string; stats?: Stats } {
+  if (path === '') throw new HwgenError('-o is empty; give the output folder', 2);
+  const there = whereIs(path);
+  if (there) return there;
+  try {
+    return { real: join(realpathSync(dirname(path)), basename(path)) };
+  } catch {
+    return { real: resolve(path) };
   }
 }
 

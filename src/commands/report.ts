@@ -1,4 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { checkOutputs } from '../atomic.js';
 import { HwgenError } from '../errors.js';
 import { readAnyBundle } from '../model/bundle.js';
 import { engineFor } from '../engines/registry.js';
@@ -25,6 +26,9 @@ export const reportCommand: CommandModule<object, Args> = {
       .option('build', { type: 'string', describe: 'a build folder holding resources.json (docs/report.md): resources against the part, Fmax' }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     if (argv.input !== undefined && argv.sim === undefined) throw new HwgenError('--input goes with --sim: it names the inputs that simulation ran', 2);
+    checkOutputs([{ path: argv.output, flag: '-o' }], [
+      { path: argv.bundle, flag: 'the bundle' }, { path: argv.sim, flag: '--sim' }, { path: argv.input, flag: '--input' }, { path: argv.build, flag: '--build', folder: true },
+    ]);
     // Every input is read and checked before anything is written.
     const bundle = readAnyBundle(argv.bundle);
     let sim;

@@ -1,4 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { checkOutputs } from '../atomic.js';
 import { engineFor } from '../engines/registry.js';
 import { HwgenError } from '../errors.js';
 import { writeBundle } from '../model/bundle.js';
@@ -44,6 +45,7 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress lines on stderr' })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }) as unknown as Argv<Args>,
   handler: (argv: ArgumentsCamelCase<Args>) => {
+    checkOutputs([{ path: argv.output, flag: '-o' }], [{ path: argv.data, flag: '--data', folder: true }]);
     const hidden = argv.hidden === undefined ? undefined : positiveInts('hidden', argv.hidden);
     const density = argv.density === undefined ? undefined : fractions('density', argv.density);
     if (!argv.binary && hidden && hidden.length !== 2 && !density) {
