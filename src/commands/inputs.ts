@@ -107,8 +107,8 @@ export function outputArray(outputs: Int32Array[], width: number, real?: (q: num
  */
 export function boardFiles(url: string): NamedPath[] {
   const m = /^([a-z]+):(.+?)(?:\?.*)?$/.exec(url);
-  if (m?.[1] === 'sim') return [{ path: m[2], flag: `the board ${url}`, folder: true }];
-  if (m?.[1] === 'serial') return [{ path: m[2], flag: `the board ${url}` }];
-  if (m?.[1] === 'xdma') return ['_h2c_0', '_c2h_0'].map((c) => ({ path: m[2] + c, flag: `the board ${url}` }));
+  if (m?.[1] === 'sim') return [{ path: m[2], flag: 'the board folder', folder: true }];
+  if (m?.[1] === 'serial') return [{ path: m[2], flag: "the board's port" }];
+  if (m?.[1] === 'xdma') return ['_h2c_0', '_c2h_0'].map((c) => ({ path: m[2] + c, flag: "the board's XDMA channel" }));
   return [];
 }
