@@ -1,5 +1,5 @@
 import {
-  closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync,
+  closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync,
   type Stats,
 } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -179,14 +179,60 @@ function statOrUndefined(path: string): Stats | undefined {
   }
 }
 
-/** Reads a whole file, or throws a HwgenError saying which path and what to do. */
+/**
+ * Reads a whole file, or throws a HwgenError saying which path and what to do. A FIFO or device (a pipe from
+ * `<(...)`, /dev/stdin) is read to its end, never waited on forever: a FIFO nobody writes is an error, and one
+ * that passes MAX_STREAM_BYTES (/dev/zero) too.
+ */
 export function readFileChecked(path: string, what = 'file'): Uint8Array {
   try {
+    const s = statSync(path);
+    if (s.isFIFO() || s.isCharacterDevice()) return readStream(path, s.isFIFO(), what);
     const buf = readFileSync(path);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
     throw fileError('read', path, e, what);
   }
+}
+
+/** The most a FIFO or device input may hold: more than any bundle or input file hwgen reads. */
+export const MAX_STREAM_BYTES = 1 << 29;
+
+function readStream(path: string, fifo: boolean, what: string): Uint8Array {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let writer = false; // a FIFO with a writer that has sent nothing yet answers EAGAIN; one with none, end of file
+  let waited = 0;
+  try {
+    for (;;) {
+      const buf = Buffer.alloc(1 << 16);
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        writer = true;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      // A writer blocked opening the FIFO gets through only once we opened it: give it a moment before concluding there is none.
+      if (n === 0 && fifo && !writer && total === 0 && waited < 200) {
+        waited += 5;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+      total += n;
+      if (total > MAX_STREAM_BYTES) throw new HwgenError(`cannot read ${what} ${path}: it is a device or FIFO that gave more than ${MAX_STREAM_BYTES} bytes without ending; give a file`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (fifo && total === 0 && !writer) throw new HwgenError(`cannot read ${what} ${path}: it is a FIFO and no process is writing it; start the writer first`);
+  const all = Buffer.concat(chunks);
+  return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
 }
 
 function ignore(fn: () => void): void {
