@@ -4,6 +4,7 @@
  * input; build --force replaces only an earlier build's own files. Each refusal leaves every file as it was.
  */
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -116,4 +117,18 @@ describe('build -o where no folder can be made', () => {
       expect(existsSync(place)).toBe(false);
     });
   }
+});
+
+describe('inputs that would hang', () => {
+  it('a FIFO nobody writes, as any command input, is a clear error at once', () => {
+    execFileSync('mkfifo', [at('pipe')]);
+    const cases: [string[], string][] = [
+      [['inspect', 'pipe'], 'bundle'],
+      [['compress', 'pipe', '-o', 'p.hwb'], 'weights file'],
+      [['sim', 'm.hwb', '--input', 'x.npy', '--config', 'pipe'], 'config'],
+      [['build', '--target', 'sim', '--model', 'pipe', '-o', 'p'], 'model'],
+      [['report', 'm.hwb', '--sim', 'pipe', '-o', 'p.html'], 'simulation result'],
+    ];
+    for (const [args, what] of cases) refused(args, new RegExp(`cannot read ${what} pipe: it is a FIFO and no process is writing it; start the writer first`), 1);
+  });
 });
