@@ -37,7 +37,7 @@ export function checkOutputs(outputs: NamedPath[], inputs: NamedPath[]): void {
   const ins = inputs.flatMap((i) => (i.path === undefined ? [] : [{ ...i, where: whereIs(i.path) }]));
   for (const out of outputs) {
     if (out.path === undefined) continue;
-    const target = out.folder ? folderTarget(out.path) : outputTarget(out.path, out.flag);
+    const target = out.folder ? folderTarget(out.path, out.flag) : outputTarget(out.path, out.flag);
     for (const prev of seen) {
       if (prev.real === target.real || (out.folder && inside(prev.real, target.real))) {
         throw new HwgenError(`${out.flag} ${out.path} and ${prev.out.flag} ${prev.out.path} are the same file; give each output its own path`, 2);
@@ -77,8 +77,8 @@ function whereIs(path: string): { real: string; stats: Stats } | undefined {
 }
 
 /** An output folder's real path (it may not exist yet: then its parent's real path and its name). */
-function folderTarget(path: string): { real: string; stats?: Stats } {
-  if (path === '') throw new HwgenError('-o is empty; give the output folder', 2);
+function folderTarget(path: string, flag: string): { real: string; stats?: Stats } {
+  if (path === '') throw new HwgenError(`${flag} is empty; give the output folder`, 2);
   const there = whereIs(path);
   if (there) return there;
   try {

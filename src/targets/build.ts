@@ -160,7 +160,6 @@ function scratchFolder(real: string, given: string): string {
  * user moves them (rather than hwgen carrying unknown files into a new build whose manifest does not list them).
  */
 function checkOutFolder(path: string, force: boolean): { path: string; existing: 'none' | 'empty' | 'build' } {
-  if (path === '') throw new HwgenError('-o is empty; give the output folder', 2);
   let stats;
   try {
     stats = lstatSync(path);
@@ -196,7 +195,7 @@ function checkOutFolder(path: string, force: boolean): { path: string; existing:
 function earlierFiles(dir: string, given: string): Set<string> {
   let m: unknown;
   try {
-    m = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8'));
+    m = JSON.parse(new TextDecoder().decode(readFileChecked(join(dir, MANIFEST), MANIFEST)));
   } catch (e) {
     throw new HwgenError(`-o ${given}: its ${MANIFEST} cannot be read as JSON (${(e as Error).message}), so it is no earlier hwgen build and --force will not replace it; choose another folder`, 2);
   }
