@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectHwgenError } from '../test/helpers/errors.js';
-import { checkOutputs, readFileChecked } from './atomic.js';
+import { checkOutputs, readFileChecked, writeFileAtomic } from './atomic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hwgen-atomic-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,5 +48,13 @@ describe('readFileChecked on FIFOs and devices', () => {
 
   it('reads /dev/null as an empty file', () => {
     expect(readFileChecked('/dev/null').length).toBe(0);
+  });
+});
+
+describe('writeFileAtomic where no file can be made', () => {
+  it('/proc and /sys: says so, not that the folder is missing', () => {
+    expectHwgenError(() => writeFileAtomic('/proc/hwgen-x', new Uint8Array(1), 'report'), /^cannot write report \/proc\/hwgen-x: \/proc does not let a file be made there; choose another output path$/);
+    expectHwgenError(() => writeFileAtomic('/sys/hwgen-x', new Uint8Array(1), 'report'), /^cannot write report \/sys\/hwgen-x: (permission denied|operation not permitted)/);
+    expectHwgenError(() => writeFileAtomic(at('no/x'), new Uint8Array(1), 'report'), /directory .*no does not exist; create it/);
   });
 });

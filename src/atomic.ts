@@ -249,7 +249,12 @@ export function fileError(op: 'read' | 'write', path: string, e: unknown, what: 
   const code = (e as NodeJS.ErrnoException).code;
   const dir = dirname(path);
   const reason: Record<string, string> = {
-    ENOENT: op === 'read' ? 'no such file; check the path' : `directory ${dir} does not exist; create it or choose another output path`,
+    ENOENT:
+      op === 'read'
+        ? 'no such file; check the path'
+        : statOrUndefined(dir)?.isDirectory()
+          ? `${dir} does not let a file be made there; choose another output path`
+          : `directory ${dir} does not exist; create it or choose another output path`,
     EACCES: op === 'read' ? 'permission denied' : `permission denied (is ${dir} writable?); choose another output path`,
     EPERM: 'operation not permitted; check permissions or choose another path',
     EISDIR: 'it is a directory; give a file path',
