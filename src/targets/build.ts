@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { fileError, readFileChecked } from '../atomic.js';
+import { checkOutputs, fileError, readFileChecked } from '../atomic.js';
 import type { BuildOptions } from '../engines/engine.js';
 import { engineFor } from '../engines/registry.js';
 import { HwgenError } from '../errors.js';
@@ -74,9 +74,10 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
   if (boardName !== undefined && (!board || !Object.hasOwn(target.boards, boardName))) {
     throw new HwgenError(`--board ${boardName}: --target ${target.name} knows ${names.join(', ')}`, 2);
   }
+  const modelPath = req.model ?? DEFAULT_MODEL;
+  checkOutputs([{ path: req.out, flag: '-o', folder: true }], [{ path: modelPath, flag: '--model' }, { path: req.build?.configFile?.where, flag: '--config' }]);
   const out = checkOutFolder(req.out, req.force ?? false);
 
-  const modelPath = req.model ?? DEFAULT_MODEL;
   const bytes = readFileChecked(modelPath, 'model');
   const given = decodeAnyBundle(bytes, modelPath);
   const engine = engineFor(given);
@@ -84,7 +85,7 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
   const shell = validateShellConfig({ ...(board ? { clockHz: board.clockHz } : {}), ...req.shell }, 'shell config');
 
   const progress = req.progress ?? quietProgress;
-  const dir = mkdtempSync(join(dirname(out.path), `.${basename(out.path)}.building-`));
+  const dir = scratchFolder(out.path, req.out);
   try {
     chmodSync(dir, 0o755); // mkdtemp's 0700 would make the output folder private
     const summary = await target.build({ engine, bundle, config, shell, board, boardName, options, dir, outName: req.out, progress });
@@ -134,9 +135,33 @@ export function fileHashes(dir: string): Record<string, string> {
   return files;
 }
 
-/** The output folder: new, empty, or (with --force) an earlier build's. A symlink to a folder means that folder. */
+/**
+ * The scratch folder beside the output, made before any long step: a place where no folder can be made (/proc,
+ * /sys, a read-only file system, a folder without write permission) is refused at once.
+ */
+function scratchFolder(real: string, given: string): string {
+  try {
+    return mkdtempSync(join(dirname(real), `.${basename(real)}.building-`));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    const why: Record<string, string> = {
+      ENOENT: 'that file system does not let a folder be made there',
+      EPERM: 'the operation is not permitted there',
+      EACCES: 'permission denied',
+      EROFS: 'it is a read-only file system',
+      ENOSPC: 'no space left on the device',
+    };
+    throw new HwgenError(`-o ${given}: cannot create a folder in ${dirname(real)} (${why[code] ?? (e as Error).message}); choose another output folder`);
+  }
+}
+
+/**
+ * The output folder: new, empty, or (with --force) an earlier build's. A symlink to a folder means that folder.
+ * --force replaces a folder only when everything in it is what an earlier build listed in its manifest: a file of
+ * the user's beside a build would be deleted with it, so such a folder is refused with the files named, and the
+ * user moves them (rather than hwgen carrying unknown files into a new build whose manifest does not list them).
+ */
 function checkOutFolder(path: string, force: boolean): { path: string; existing: 'none' | 'empty' | 'build' } {
-  if (path === '') throw new HwgenError('-o is empty; give the output folder', 2);
   let stats;
   try {
     stats = lstatSync(path);
@@ -159,7 +184,44 @@ function checkOutFolder(path: string, force: boolean): { path: string; existing:
   if (!entries.includes(MANIFEST)) {
     throw new HwgenError(`-o ${path} holds files but no ${MANIFEST}: it is not an earlier hwgen build, so --force will not replace it; choose another folder`, 2);
   }
+  const listed = earlierFiles(real, path);
+  const foreign = folderEntries(real).filter((f) => f !== MANIFEST && !listed.has(f));
+  if (foreign.length) {
+    const names = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? ` and ${foreign.length - 5} more` : '');
+    throw new HwgenError(`-o ${path} holds ${foreign.length} file(s) the earlier build did not write (${names}): --force replaces only what its ${MANIFEST} lists; move them out or choose another folder`, 2);
+  }
   return { path: real, existing: 'build' };
+}
+
+/** The files an earlier build's manifest lists, or an error when the manifest is not one hwgen wrote. */
+function earlierFiles(dir: string, given: string): Set<string> {
+  let m: unknown;
+  try {
+    m = JSON.parse(new TextDecoder().decode(readFileChecked(join(dir, MANIFEST), MANIFEST)));
+  } catch (e) {
+    throw new HwgenError(`-o ${given}: its ${MANIFEST} cannot be read as JSON (${(e as Error).message}), so it is no earlier hwgen build and --force will not replace it; choose another folder`, 2);
+  }
+  const files = (m as Partial<Manifest> | null)?.files;
+  if (typeof (m as Partial<Manifest> | null)?.hwgen !== 'string' || typeof files !== 'object' || files === null || Array.isArray(files)) {
+    throw new HwgenError(`-o ${given}: its ${MANIFEST} is not an hwgen build's (no "hwgen" version and "files" list), so --force will not replace it; choose another folder`, 2);
+  }
+  return new Set(Object.keys(files));
+}
+
+/** Every entry under `dir` that is not a folder holding something, by its path there ("rtl/x.v"; "logs/" for an empty folder). */
+function folderEntries(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    const es = readdirSync(d, { withFileTypes: true });
+    if (!es.length && d !== dir) out.push(`${relative(dir, d).split(sep).join('/')}/`);
+    for (const e of es) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(relative(dir, p).split(sep).join('/'));
+    }
+  };
+  walk(dir);
+  return out.sort();
 }
 
 function realpathOr(path: string): string {

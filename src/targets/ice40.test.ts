@@ -8,7 +8,8 @@ import { HwgenError } from '../errors.js';
 import { FPGA_TOOLS_ENV, fpgaToolchain } from '../gen/fpga-tools.js';
 import { writeBundle } from '../model/bundle.js';
 import { DEFAULT_BAUD } from '../protocol/link.js';
-import { buildTarget, fileHashes, type BuildRequest } from './build.js';
+import { readBuildResources, resourceRows } from '../report/build-resources.js';
+import { buildTarget, fileHashes, MANIFEST, type BuildRequest } from './build.js';
 import { ICE40_BOARDS, ICE40_TOP, partHints } from './ice40.js';
 import { engineFor } from '../engines/registry.js';
 import type { EieConfig } from '../engines/eie/config.js';
@@ -57,7 +58,7 @@ describe('hwgen build --target ice40: refusals, before any long step', () => {
   });
 
   it('a baud no clock of the board can make', async () => {
-    await refused(request('b', { options: { baud: 100_000_000 } }), /--baud 100000000: no clock the iCEBreaker.*PLL makes .*at most 68750000 baud/);
+    await refused(request('b', { options: { baud: 100_000_000 } }), /--baud 100000000: give a whole number of bits per second from 300 to 20000000/);
     await refused(request('c', { options: { baud: 0 } }), /whole number/);
   });
 
@@ -127,5 +128,9 @@ describe('hwgen build --target ice40: the flow', () => {
     // The manifest lists every file's hash, and the files are what it says: ice40-flow.test.ts shows the same
     // inputs give the same bytes through these tools (a second full build here would double the suite's longest test).
     expect(fileHashes(dir)).toEqual(a.manifest.files);
+    // hwgen report --build reads this folder's figures, Fmax included (src/report/build-resources.test.ts: the other targets)
+    const figures = readBuildResources(dir, MANIFEST);
+    expect(resourceRows(figures)).toEqual(Object.entries(res).map(([resource, x]) => ({ resource, ...x })));
+    expect([figures.target, figures.part, figures.fmaxMHz]).toEqual(['ice40', ICE40_BOARDS.icebreaker.part, a.fmaxMHz]);
   }, 1_800_000);
 });

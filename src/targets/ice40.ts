@@ -12,7 +12,7 @@ import { renderShell } from '../shell/rtl.js';
 import { checkFits, type Resources } from './fit.js';
 import { checkPllInput, choosePll, PLL_LIMITS, type PllSetting } from './ice40-pll.js';
 import type { Board, BuildContext, BuildSummary, Target } from './target.js';
-import { clocksPerBit, MAX_BAUD_ERROR, MIN_CLKS_PER_BIT, uartFiles } from './uart.js';
+import { checkBaud, clocksPerBit, MAX_BAUD_ERROR, MIN_CLKS_PER_BIT, uartFiles } from './uart.js';
 
 /** The board top every iCE40 build has (templates/targets/ice40/hwgen_ice40.v.hbs). */
 export const ICE40_TOP = 'hwgen_ice40';
@@ -98,8 +98,8 @@ async function buildIce40(ctx: BuildContext): Promise<BuildSummary> {
   const baud = ctx.options.baud === undefined ? DEFAULT_BAUD : Number(ctx.options.baud);
   checkPllInput(board.clockHz, boardName);
   // Refuse a baud no clock of this board can make before any long step (the one Fmax allows is checked below).
+  checkBaud(baud);
   if (!choosePll(board.clockHz, Infinity, (hz) => bauds(hz, baud))) {
-    if (!Number.isInteger(baud) || baud <= 0) clocksPerBit(board.clockHz, baud); // says what a baud must be
     const fastest = Math.floor(PLL_LIMITS.out[1] * 1e6 / MIN_CLKS_PER_BIT);
     throw new HwgenError(`--baud ${baud}: no clock the ${board.title}'s PLL makes (up to ${PLL_LIMITS.out[1]} MHz, and the logic is slower) gives it within ${MAX_BAUD_ERROR * 100}%; the UART needs ${MIN_CLKS_PER_BIT} clocks per bit, so at most ${fastest} baud; the default is ${DEFAULT_BAUD}`, 2);
   }
