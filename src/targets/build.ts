@@ -86,17 +86,18 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
   const dir = mkdtempSync(join(dirname(out.path), `.${basename(out.path)}.building-`));
   try {
     chmodSync(dir, 0o755); // mkdtemp's 0700 would make the output folder private
-    const summary = await target.build({ engine, bundle, config, shell, board, boardName, options, dir, outName: req.out, progress });
+    const summary = await target.build({ engine, bundle, config, shell, board, boardName, given: req.build ?? {}, options, dir, outName: req.out, progress });
     progress.done();
     const built = summary.shell ?? shell;
+    const builtConfig = summary.config ?? config;
     const manifest: Manifest = {
       hwgen: HWGEN_VERSION,
       target: target.name,
       ...(boardName ? { board: boardName, part: board!.part } : {}),
       engine: engine.name,
-      configHash: engine.configHash(config),
-      shellHash: shellHash(engine.configHash(config), built),
-      config,
+      configHash: engine.configHash(builtConfig),
+      shellHash: shellHash(engine.configHash(builtConfig), built),
+      config: builtConfig,
       shell: built,
       model: { file: basename(modelPath), sha256: sha256(bytes) },
       ...(summary.resources ? { resources: summary.resources } : {}),

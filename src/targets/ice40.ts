@@ -117,7 +117,7 @@ async function buildIce40(ctx: BuildContext): Promise<BuildSummary> {
       return resourcesOf(await flow.pnr(board.clockHz, 'pack'), board);
     };
     try {
-      await checkFits(ctx, measure);
+      await checkFits(ctx, { estimate: () => undefined, measure });
     } catch (e) {
       if (e instanceof HwgenError) throw new HwgenError(`${e.message} (cells as nextpnr-ice40 packs yosys's netlist, before placement)`, e.exitCode);
       throw e;
