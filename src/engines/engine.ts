@@ -37,9 +37,10 @@ export interface Engine<B extends AnyBundle = AnyBundle, C extends object = obje
   maxPes: number;
   /**
    * The same build with n processing elements, planned for the bundle; undefined when the engine cannot build
-   * n (an XNOR S must be a multiple of P). Finds the largest build that fits a part.
+   * n (an XNOR S must be a multiple of P). Finds the largest build that fits a part; with `part`, what the
+   * config chose for the part is chosen again for n (EIE: entries per sparse word).
    */
-  withPes(bundle: B, c: C, n: number): { bundle: B; config: C } | undefined;
+  withPes(bundle: B, c: C, n: number, part?: PartHints): { bundle: B; config: C } | undefined;
   /** The build in a few words for reports: "16 PEs, queue depth 8". */
   describe(c: C): string;
   /** Every Verilog file of the build, by name, in a fixed order; `part` says what the target's part offers. */
@@ -49,7 +50,7 @@ export interface Engine<B extends AnyBundle = AnyBundle, C extends object = obje
    * by shape (block RAMs are counted from them), and the sizes its logic grows with (LUT, FF and DSP are
    * coefficients per term, fitted to yosys).
    */
-  resourceShape(c: C): ResourceShape;
+  resourceShape(c: C, part?: PartHints): ResourceShape;
   /**
    * Clocks one input takes by the engine's cycle model, without simulating (images per second at a clock). EIE:
    * a column broadcast per clock and an entry per PE per clock, with every activation non-zero (sparse inputs run
@@ -99,6 +100,10 @@ export interface RamShape {
   depth: number;
   copies: number;
   ports: 'sp' | 'dp' | 'sdp';
+  /** In the part's huge RAM blocks (PartHints.hugeRam), not block RAM. */
+  huge?: boolean;
+  /** Read in the clock it is addressed (a counter updated in place): no block RAM holds it, only logic or LUT RAM. */
+  asyncRead?: boolean;
 }
 
 /** An engine's memories and the sizes its logic grows with (EIE: PEs; XNOR: rows, rows × lanes). */

@@ -1,4 +1,4 @@
-import type { AnyEngine, RamShape } from '../engines/engine.js';
+import { hugeBlocks, type AnyEngine, type PartHints, type RamShape } from '../engines/engine.js';
 import type { XilinxFamily } from '../gen/synth.js';
 import type { ShellConfig } from '../shell/config.js';
 import { shellResourceShape } from '../shell/rtl.js';
@@ -30,7 +30,8 @@ const LUT_RAMS: Record<XilinxFamily, { cost: number; options: Record<RamShape['p
 };
 
 /** RAMB18 units one copy of a memory takes: 0 when LUT RAM costs yosys less (its choice, by the same costs). */
-export function blockRam18(m: Pick<RamShape, 'width' | 'depth' | 'ports'>, family: XilinxFamily): number {
+export function blockRam18(m: Pick<RamShape, 'width' | 'depth' | 'ports' | 'asyncRead'>, family: XilinxFamily): number {
+  if (m.asyncRead) return 0;
   let best = { cost: Infinity, units: 0 };
   for (const b of BLOCK_RAMS) {
     for (const w of BLOCK_WIDTHS.filter((x) => x <= b.maxWidth[m.ports])) {
@@ -69,4 +70,28 @@ export function estimateXilinx(engine: AnyEngine, config: object, shell: ShellCo
     BRAM18: { used: bram, available: capacity.BRAM18 },
     DSP: { used: linear(fits.DSP, shape.terms), available: capacity.DSP },
   };
+}
+
+/**
+ * yosys's iCE40 block RAM (brams.txt): a 4-kbit EBR, 2 to 16 bits wide (2048 x 2 .. 256 x 16), cost 64; a memory
+ * of no more bits than that cost stays in logic (memory_libmap's default cost is a bit per logic cell).
+ */
+const EBR = { bits: 4096, widths: [2, 4, 8, 16], cost: 64 };
+
+/** EBRs one copy of a memory takes on an iCE40. */
+export function ebrBlocks(m: Pick<RamShape, 'width' | 'depth' | 'asyncRead'>): number {
+  if (m.asyncRead || m.width * m.depth <= EBR.cost) return 0;
+  return Math.min(...EBR.widths.map((w) => Math.ceil(m.width / w) * Math.ceil(m.depth / (EBR.bits / w))));
+}
+
+/**
+ * What an iCE40 build's memories take, counted: EBR for the engine's and the shell's memories and the UART's FIFO,
+ * SPRAM for those the part hints put in its huge RAM. Logic cells are not estimated: the target measures them.
+ */
+export function estimateIce40(engine: AnyEngine, config: object, shell: ShellConfig, part: PartHints, capacity: Record<string, number>, uartFifo: RamShape): Resources {
+  const mems = [...engine.resourceShape(config, part).memories, ...shellResourceShape(shell), uartFifo];
+  const huge = part.hugeRam;
+  const res: Resources = { BRAM: { used: mems.filter((m) => !m.huge).reduce((s, m) => s + m.copies * ebrBlocks(m), 0), available: capacity.BRAM } };
+  if (huge) res.SPRAM = { used: mems.filter((m) => m.huge).reduce((s, m) => s + m.copies * hugeBlocks(huge, m.width, m.depth), 0), available: capacity.SPRAM };
+  return res;
 }

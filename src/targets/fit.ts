@@ -1,3 +1,4 @@
+import type { PartHints } from '../engines/engine.js';
 import type { AnyBundle } from '../model/types.js';
 import { HwgenError } from '../errors.js';
 import type { BuildContext, BuildSummary } from './target.js';
@@ -28,6 +29,15 @@ export const CLEARLY_UNDER = 0.85;
 export interface Sizing {
   estimate(config: object): Resources | undefined;
   measure(bundle: AnyBundle, config: object): Promise<Resources>;
+  /** How `measure` counts, for messages: "yosys synth_xilinx". */
+  measuredBy: string;
+  /**
+   * The estimate counts some of the resources only (iCE40: block RAM, not logic cells): it refuses what it shows
+   * clearly over, and every build it lets through is measured.
+   */
+  partial?: boolean;
+  /** What the part offers (Target.partHints): smaller builds tried are planned for it again. */
+  part?: PartHints;
 }
 
 /** The resources of the build that goes ahead, and whether a tool measured them or the estimate gave them. */
@@ -43,14 +53,30 @@ export interface Fitted {
  * confirmed by at most two synthesized builds. Without an estimate every build tried is measured.
  */
 export async function checkFits(ctx: BuildContext, sizing: Sizing): Promise<Fitted> {
-  const est = sizing.estimate(ctx.config);
-  if (est && largestShare(est) > CLEARLY_OVER) refuse(ctx, `by the estimate ${overCapacity(est).join(', ')}`, largestByEstimate(ctx, sizing, 1), 'by the estimate');
-  if (est && largestShare(est) < CLEARLY_UNDER) return { resources: est, measured: false };
-  ctx.progress.step(`synthesizing with yosys for ${ctx.board?.part ?? 'the part'} (${ctx.engine.title}: ${ctx.engine.describe(ctx.config)})`);
+  const est = refuseClearlyOver(ctx, sizing);
+  const complete = est && !sizing.partial;
+  if (complete && largestShare(est) < CLEARLY_UNDER) return { resources: est, measured: false };
   const res = await sizing.measure(ctx.bundle, ctx.config);
   const over = overCapacity(res);
   if (!over.length) return { resources: res, measured: true };
-  refuse(ctx, over.join(', '), est ? await largestConfirmed(ctx, sizing) : await largestMeasured(ctx, sizing), 'by yosys');
+  const n = complete ? await largestConfirmed(ctx, sizing) : await largestMeasured(ctx, sizing);
+  refuse(ctx, `${over.join(', ')} (${sizing.measuredBy})`, n ? `the largest build that fits is ${pesText(n)} (${pesOption(ctx, n)})` : NONE_FITS);
+}
+
+/**
+ * Refuses a build whose estimate is clearly over the part (CLEARLY_OVER), naming the largest PE count whose estimate
+ * fits; needs no tool, so a target may call it before it looks for its tools. Returns the estimate.
+ */
+export function refuseClearlyOver(ctx: BuildContext, sizing: Pick<Sizing, 'estimate' | 'partial' | 'part'>): Resources | undefined {
+  const est = sizing.estimate(ctx.config);
+  if (est && largestShare(est) > CLEARLY_OVER) {
+    const n = largestByEstimate(ctx, sizing, 1);
+    const advice = !n ? NONE_FITS
+      : sizing.partial ? `at most ${pesText(n)} can fit by the estimate (${pesOption(ctx, n)}; the rest is measured when it is built)`
+      : `the largest build that fits by the estimate is ${pesText(n)} (${pesOption(ctx, n)})`;
+    refuse(ctx, `by the estimate ${overCapacity(est).join(', ')}`, advice);
+  }
+  return est;
 }
 
 /**
@@ -77,17 +103,17 @@ export function defaultBuild(ctx: BuildContext, sizing: Sizing): BuildContext {
 export function largestWithin(ctx: BuildContext, sizing: Sizing, share: number): { bundle: AnyBundle; config: object } | undefined {
   if (!sizing.estimate(ctx.config)) return undefined;
   for (let n = ctx.engine.maxPes; n >= 1; n--) {
-    const build = tryWithPes(ctx, n);
+    const build = tryWithPes(ctx, n, sizing.part);
     const est = build && sizing.estimate(build.config);
     if (build && est && largestShare(est) <= share) return build;
   }
-  return tryWithPes(ctx, 1);
+  return tryWithPes(ctx, 1, sizing.part);
 }
 
 /** The most PEs below the build's whose estimate fits within `share` of the part; 0 when none does. */
-function largestByEstimate(ctx: BuildContext, sizing: Sizing, share: number): number {
+function largestByEstimate(ctx: Pick<BuildContext, 'engine' | 'bundle' | 'config' | 'given'>, sizing: Pick<Sizing, 'estimate' | 'part'>, share: number): number {
   for (let n = ctx.engine.pes(ctx.config) - 1; n >= 1; n--) {
-    const build = tryWithPes(ctx, n);
+    const build = tryWithPes(ctx, n, sizing.part);
     const est = build && sizing.estimate(build.config);
     if (est && largestShare(est) <= share) return n;
   }
@@ -101,14 +127,12 @@ function largestByEstimate(ctx: BuildContext, sizing: Sizing, share: number): nu
 async function largestConfirmed(ctx: BuildContext, sizing: Sizing): Promise<number> {
   const n = largestByEstimate(ctx, sizing, 1);
   if (!n) return 0;
-  const build = tryWithPes(ctx, n)!;
-  ctx.progress.step(`does ${pesText(n)} fit ${ctx.board?.part ?? 'the part'}?`);
+  const build = tryWithPes(ctx, n, sizing.part)!;
   const res = await sizing.measure(build.bundle, build.config);
   if (!overCapacity(res).length) return n;
   const m = largestByEstimate({ ...ctx, ...build }, sizing, 1 / (largestShare(res) / largestShare(sizing.estimate(build.config)!)));
   if (!m) return 0;
-  const smaller = tryWithPes(ctx, m)!;
-  ctx.progress.step(`does ${pesText(m)} fit ${ctx.board?.part ?? 'the part'}?`);
+  const smaller = tryWithPes(ctx, m, sizing.part)!;
   return overCapacity(await sizing.measure(smaller.bundle, smaller.config)).length ? 0 : m;
 }
 
@@ -119,28 +143,26 @@ async function largestMeasured(ctx: BuildContext, sizing: Sizing): Promise<numbe
   // Invariant: lo fits (0 stands for none), hi does not.
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    const build = tryWithPes(ctx, mid);
-    ctx.progress.step(`does ${pesText(mid)} fit ${ctx.board?.part ?? 'the part'}?`);
+    const build = tryWithPes(ctx, mid, sizing.part);
     if (build && !overCapacity(await sizing.measure(build.bundle, build.config)).length) lo = mid;
     else hi = mid;
   }
   return lo;
 }
 
-function refuse(ctx: BuildContext, over: string, largest: number, how: string): never {
-  const { engine } = ctx;
+function refuse(ctx: BuildContext, over: string, advice: string): never {
   const part = ctx.board ? `${ctx.board.part} (${ctx.board.title})` : 'the part';
-  const advice = largest
-    ? `the largest build that fits ${how} is ${pesText(largest)} (${engine.name === 'eie' ? `--pes ${largest}` : 'a --config with that pe'})`
-    : 'not even one PE fits: choose a larger board';
-  throw new HwgenError(`${engine.title} ${engine.describe(ctx.config)} does not fit ${part}: ${over}; ${advice}`);
+  throw new HwgenError(`${ctx.engine.title} ${ctx.engine.describe(ctx.config)} does not fit ${part}: ${over}; ${advice}`);
 }
 
+const NONE_FITS = 'not even one PE fits: choose a larger board';
 const pesText = (n: number) => `${n} PE${n > 1 ? 's' : ''}`;
+const pesOption = (ctx: BuildContext, n: number) => (ctx.engine.name === 'eie' ? `--pes ${n}` : 'a --config with that pe');
 
-function tryWithPes(ctx: Pick<BuildContext, 'engine' | 'bundle' | 'config'>, n: number) {
+function tryWithPes(ctx: Pick<BuildContext, 'engine' | 'bundle' | 'config' | 'given'>, n: number, part?: PartHints) {
   try {
-    return ctx.engine.withPes(ctx.bundle, ctx.config, n);
+    // Entries per word given on the command line are kept; else they are planned for the part again.
+    return ctx.engine.withPes(ctx.bundle, ctx.config, n, ctx.given.entriesPerWord === undefined ? part : undefined);
   } catch (e) {
     if (e instanceof HwgenError) return undefined; // the bundle does not fit that build's memories
     throw e;

@@ -86,7 +86,11 @@ export function xilinxSizing(ctx: BuildContext, family: XilinxFamily, render: (c
   const board = ctx.board!;
   const capacity = board.capacity as unknown as XilinxCapacity;
   return {
+    measuredBy: `yosys synth_xilinx -family ${family}`,
     estimate: (config) => estimateXilinx(ctx.engine, config, ctx.shell, family, capacity, ctx.engine.pes(config) > FLATTEN_UP_TO_PES ? 'hierarchical' : 'flat'),
-    measure: async (_bundle, config) => xilinxResources(render(config), top, family, board.capacity, ctx.engine.pes(config)),
+    async measure(_bundle, config) {
+      ctx.progress.step(`synthesizing with yosys for ${board.part} (${ctx.engine.title}: ${ctx.engine.describe(config)})`);
+      return xilinxResources(render(config), top, family, board.capacity, ctx.engine.pes(config));
+    },
   };
 }

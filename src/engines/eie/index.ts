@@ -31,8 +31,8 @@ export const eieEngine: Engine<Bundle, EieConfig> = {
   configHash,
   pes: (c) => c.pes,
   maxPes: LIMITS.pes[1],
-  withPes(bundle, c, n) {
-    return eieEngine.plan(bundle, { pes: n, fifoDepth: c.fifoDepth, entriesPerWord: c.entriesPerWord });
+  withPes(bundle, c, n, part) {
+    return eieEngine.plan(bundle, { pes: n, fifoDepth: c.fifoDepth, ...(part ? { part } : { entriesPerWord: c.entriesPerWord }) });
   },
   describe: (c) => `${c.pes} PEs, queue depth ${c.fifoDepth}`,
   render: renderEie,

@@ -201,8 +201,9 @@ export function renderEie(c: EieConfig, part?: PartHints): Map<string, string> {
 }
 
 /** The memories eie_pe.v and eie_top.v declare, by shape, and the sizes the logic grows with (PEs, their address widths). */
-export function eieResourceShape(c: EieConfig): ResourceShape {
+export function eieResourceShape(c: EieConfig, part?: PartHints): ResourceShape {
   const w = eieWidths(c);
+  const huge = hugeRams(c, part);
   const pe = (name: string, width: number, depth: number, ports: RamShape['ports']): RamShape => ({ name, width, depth, copies: c.pes, ports });
   const table = eieLayerTable(c);
   return {
@@ -210,12 +211,12 @@ export function eieResourceShape(c: EieConfig): ResourceShape {
       pe('codebook', c.weightBits, 2 ** w.CB_AW, 'sdp'),
       pe('ptr_even', w.PTR_W, 2 ** (w.PTR_AW - 1), 'dp'),
       pe('ptr_odd', w.PTR_W, 2 ** (w.PTR_AW - 1), 'dp'),
-      pe('spmat', w.SPM_W, w.SPM_DEPTH, 'sp'),
+      { ...pe('spmat', w.SPM_W, w.SPM_DEPTH, 'sp'), huge: huge.spmatStyle !== '' },
       pe('bias', c.accBits, 2 ** w.BIAS_AW, 'sdp'),
       pe('acc', c.accBits, 2 ** w.ACT_AW, 'sdp'),
-      pe('act_buf', c.actBits, 2 ** (w.ACT_AW + 1), 'sp'),
+      { ...pe('act_buf', c.actBits, 2 ** (w.ACT_AW + 1), 'sp'), huge: huge.actStyle !== '' },
       pe('queue', 2 * w.PTR_W + c.actBits, c.fifoDepth, 'sdp'),
-      { name: 'cyc_layer', width: 32, depth: 2 ** w.L_W, copies: 1, ports: 'sdp' },
+      { name: 'cyc_layer', width: 32, depth: 2 ** w.L_W, copies: 1, ports: 'sdp', asyncRead: true },
       { name: 'layer table', width: tableWidth(table), depth: tableDepth(table), copies: 1, ports: 'sdp' },
     ],
     // Per PE, logic grows with the pointer and column arithmetic, flip-flops with the bias index (as fitted).

@@ -285,7 +285,7 @@ export function xnorResourceShape(c: XnorConfig): ResourceShape {
       pe('smem', c.actBits, 2 ** w.SC_AW),
       one('bbuf', c.simd, 2 ** (w.BUF_AW + 1)),
       ...(w.BWN ? [one('ibuf', c.actBits, 2 ** w.IN_AW, w.B)] : []),
-      one('cyc_layer', 32, 2 ** w.L_W),
+      { ...one('cyc_layer', 32, 2 ** w.L_W), asyncRead: true },
       ...xnorLayerTable(c).fields.filter((f) => f.width > 0).map((f) => one(`layer ${f.name}`, f.width, 2 ** w.L_W)),
     ],
     terms: { pe: c.pe, lane: c.pe * c.simd, bwn: c.bwnLanes },
