@@ -61,6 +61,19 @@ describe('the resource estimate', () => {
     });
   }
 
+  it("is within 10% of yosys for the XNOR engine's derived config (4 rows x 32 lanes, 16 BWN lanes)", () => {
+    // yosys 0.23, xc7, flattened: 7,074 LUT, 3,176 FF, 42 RAMB18, 9 DSP.
+    const bundle = readAnyBundle(DEFAULT_MODELS.xnor);
+    const engine = engineFor(bundle);
+    const { config } = engine.plan(bundle, {});
+    expect(engine.describe(config)).toBe('4 rows x 32 lanes');
+    const e = estimateXilinx(engine, config, shell, 'xc7', part, 'flat')!;
+    expect(e.BRAM18.used).toBe(42);
+    expect(Math.abs(e.LUT.used / 7074 - 1)).toBeLessThan(0.1);
+    expect(Math.abs(e.FF.used / 3176 - 1)).toBeLessThan(0.1);
+    expect(e.DSP.used).toBe(9);
+  });
+
   it('is within 10% of a real yosys run of a small build it was not fitted to (the tiny model, 4 PEs)', () => {
     const bundle = readAnyBundle(tinyModel(work));
     const engine = engineFor(bundle);

@@ -272,7 +272,7 @@ export function renderXnor(c: XnorConfig): Map<string, string> {
   return files;
 }
 
-/** The memories xnor_pe.v and xnor_top.v declare, by shape, and the sizes the logic grows with (rows, lanes). */
+/** The memories xnor_pe.v and xnor_top.v declare, by shape, and the sizes the logic grows with (rows, their lanes). */
 export function xnorResourceShape(c: XnorConfig): ResourceShape {
   const w = xnorWidths(c);
   const pe = (name: string, width: number, depth: number): RamShape => ({ name, width, depth, copies: c.pe, ports: 'sdp' });
@@ -288,6 +288,7 @@ export function xnorResourceShape(c: XnorConfig): ResourceShape {
       { ...one('cyc_layer', 32, 2 ** w.L_W), asyncRead: true },
       ...xnorLayerTable(c).fields.filter((f) => f.width > 0).map((f) => one(`layer ${f.name}`, f.width, 2 ** w.L_W)),
     ],
-    terms: { pe: c.pe, lane: c.pe * c.simd, bwn: c.bwnLanes },
+    // Per row: the XNOR lanes' popcount and the BWN lanes' adders (16 BWN lanes cost more than 64 XNOR lanes).
+    terms: { pe: c.pe, lane: c.pe * c.simd, bwnLane: c.pe * c.bwnLanes },
   };
 }
