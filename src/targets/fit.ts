@@ -1,6 +1,7 @@
 import type { PartHints } from '../engines/engine.js';
 import type { AnyBundle } from '../model/types.js';
 import { HwgenError } from '../errors.js';
+import { ESTIMATE_FIT } from './estimate-fit.js';
 import type { BuildContext, BuildSummary } from './target.js';
 
 export type Resources = NonNullable<BuildSummary['resources']>;
@@ -44,6 +45,11 @@ export interface Sizing {
 export interface Fitted {
   resources: Resources;
   measured: boolean;
+}
+
+/** What a build's summary says of its resources (BuildSummary.resources, resourcesFrom). */
+export function fittedSummary(f: Fitted): { resources: Resources; resourcesFrom?: string } {
+  return f.measured ? { resources: f.resources } : { resources: f.resources, resourcesFrom: `the estimate (${ESTIMATE_FIT.tool} not run: every resource under ${Math.round(CLEARLY_UNDER * 100)}% of the part)` };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { XilinxFamily } from '../gen/synth.js';
 import { banner, renderTemplate } from '../gen/render.js';
 import { shellHash } from '../shell/config.js';
 import { AXI_TOP, renderAxiTop, statusRegisters } from './axi.js';
-import { checkFits, defaultBuild } from './fit.js';
+import { checkFits, defaultBuild, fittedSummary } from './fit.js';
 import { throughput, type Board, type BuildContext, type BuildSummary, type Target } from './target.js';
 import { XILINX_PARTS, xilinxSizing } from './xilinx.js';
 
@@ -54,7 +54,7 @@ export const pcieTarget: Target = {
     const family = extra(board, 'family') as XilinxFamily;
     const sizing = xilinxSizing(given, family, (config) => renderAxiTop(given.engine, config, given.shell), AXI_TOP);
     const ctx = defaultBuild(given, sizing);
-    const { resources } = await checkFits(ctx, sizing);
+    const fitted = fittedSummary(await checkFits(ctx, sizing));
 
     const files = renderAxiTop(ctx.engine, ctx.config, ctx.shell);
     const hash = shellHash(ctx.engine.configHash(ctx.config), ctx.shell);
@@ -114,7 +114,7 @@ export const pcieTarget: Target = {
       }),
     );
     writeFileSync(join(ctx.dir, 'README.md'), readme(ctx, board, link));
-    return { resources, clockHz: SHELL_CLOCK_HZ, config: ctx.config, throughput: throughput(ctx, SHELL_CLOCK_HZ), next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl', 'hwgen info --device xdma:/dev/xdma0'] };
+    return { ...fitted, clockHz: SHELL_CLOCK_HZ, config: ctx.config, throughput: throughput(ctx, SHELL_CLOCK_HZ), next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl', 'hwgen info --device xdma:/dev/xdma0'] };
   },
 };
 

@@ -70,6 +70,8 @@ export interface BuildContext {
 export interface BuildSummary {
   /** Resources used and available, by kind (LUT, FF, ...), when the target measured them. */
   resources?: Record<string, { used: number; available?: number }>;
+  /** Where those figures come from when a tool did not count them ("the estimate": zynq, pcie well within the part). */
+  resourcesFrom?: string;
   /** The clock the build runs at, in Hz, and the Fmax a tool reported (MHz), when known. */
   clockHz?: number;
   fmaxMHz?: number;

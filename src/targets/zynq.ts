@@ -7,7 +7,7 @@ import { DEFAULT_BAUD } from '../protocol/link.js';
 import { shellHash } from '../shell/config.js';
 import { renderShell } from '../shell/rtl.js';
 import { AXI_TOP, renderAxiTop, statusRegisters } from './axi.js';
-import { checkFits, defaultBuild } from './fit.js';
+import { checkFits, defaultBuild, fittedSummary } from './fit.js';
 import { throughput, type Board, type BuildContext, type BuildSummary, type Target } from './target.js';
 import { clocksPerBit, uartFiles } from './uart.js';
 import { XILINX_PARTS, xilinxSizing } from './xilinx.js';
@@ -122,7 +122,7 @@ export const zynqTarget: Target = {
 
     const sizing = xilinxSizing(given, family, (config) => renderAxiTop(given.engine, config, shell), AXI_TOP);
     const ctx = defaultBuild(given, sizing);
-    const { resources } = await checkFits(ctx, sizing);
+    const fitted = fittedSummary(await checkFits(ctx, sizing));
 
     const files = renderAxiTop(ctx.engine, ctx.config, shell);
     const hash = shellHash(ctx.engine.configHash(ctx.config), shell);
@@ -156,7 +156,7 @@ export const zynqTarget: Target = {
     writeFileSync(join(ctx.dir, 'build.tcl'), tcl);
     writeFileSync(join(ctx.dir, 'hwgen.xdc'), `${banner(hash, '#')}\n# No pin of the fabric is used: the processing system brings the clock, the reset and DDR, and its pins\n# come from the board preset.\n`);
     writeFileSync(join(ctx.dir, 'README.md'), readme(ctx, board, ps.title, outputs, shell));
-    return { resources, clockHz: FABRIC_CLOCK_HZ, config: ctx.config, throughput: throughput(ctx, FABRIC_CLOCK_HZ), next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl'] };
+    return { ...fitted, clockHz: FABRIC_CLOCK_HZ, config: ctx.config, throughput: throughput(ctx, FABRIC_CLOCK_HZ), next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl'] };
   },
 };
 
@@ -184,7 +184,7 @@ async function buildUart(given: BuildContext): Promise<BuildSummary> {
   // The board top holds a Vivado clocking wizard; yosys measures what sits under it.
   const sizing = xilinxSizing(given, family, (config) => withoutTop(render(config)), UART_CORE);
   const ctx = defaultBuild(given, sizing);
-  const { resources } = await checkFits(ctx, sizing);
+  const fitted = fittedSummary(await checkFits(ctx, sizing));
 
   const files = render(ctx.config);
   const hash = shellHash(ctx.engine.configHash(ctx.config), ctx.shell);
@@ -235,7 +235,7 @@ uart_rx, its RX to uart_tx, and ground to the PMOD's ground. Then, with the adap
 model this was built for.
 `);
   return {
-    resources, clockHz: FABRIC_CLOCK_HZ, config: ctx.config, throughput: throughput(ctx, FABRIC_CLOCK_HZ),
+    ...fitted, clockHz: FABRIC_CLOCK_HZ, config: ctx.config, throughput: throughput(ctx, FABRIC_CLOCK_HZ),
     next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl', `hwgen info --device ${url}`],
   };
 }
