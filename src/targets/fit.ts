@@ -65,7 +65,8 @@ export async function checkFits(ctx: BuildContext, sizing: Sizing): Promise<Fitt
   const res = await sizing.measure(ctx.bundle, ctx.config);
   const over = overCapacity(res);
   if (!over.length) return { resources: res, measured: true };
-  const n = complete ? await largestConfirmed(ctx, sizing) : await largestMeasured(ctx, sizing);
+  // A partial estimate still bounds the search: no more PEs than its count lets fit.
+  const n = complete ? await largestConfirmed(ctx, sizing) : await largestMeasured(ctx, sizing, est ? largestByEstimate(ctx, sizing, 1) + 1 : ctx.engine.pes(ctx.config));
   refuse(ctx, `${over.join(', ')} (${sizing.measuredBy})`, n ? `the largest build that fits is ${pesText(n)} (${pesOption(ctx, n)})` : NONE_FITS);
 }
 
@@ -102,11 +103,8 @@ export function defaultBuild(ctx: BuildContext, sizing: Sizing): BuildContext {
   return build ? { ...ctx, ...build } : ctx;
 }
 
-/**
- * The default build for a part: the most PEs whose estimate keeps every resource within `share` of the part
- * (room for placement and timing), at least one; undefined when the engine has no estimate.
- */
-export function largestWithin(ctx: BuildContext, sizing: Sizing, share: number): { bundle: AnyBundle; config: object } | undefined {
+/** The most PEs whose estimate keeps every resource within `share` of the part, at least one; undefined without an estimate. */
+function largestWithin(ctx: BuildContext, sizing: Sizing, share: number): { bundle: AnyBundle; config: object } | undefined {
   if (!sizing.estimate(ctx.config)) return undefined;
   for (let n = ctx.engine.maxPes; n >= 1; n--) {
     const build = tryWithPes(ctx, n, sizing.part);
@@ -142,10 +140,9 @@ async function largestConfirmed(ctx: BuildContext, sizing: Sizing): Promise<numb
   return overCapacity(await sizing.measure(smaller.bundle, smaller.config)).length ? 0 : m;
 }
 
-/** The largest that fits by a binary search over measured builds (an engine without an estimate). */
-async function largestMeasured(ctx: BuildContext, sizing: Sizing): Promise<number> {
+/** The largest below `hi` that fits, by a binary search over measured builds (no estimate, or a partial one). */
+async function largestMeasured(ctx: BuildContext, sizing: Sizing, hi: number): Promise<number> {
   let lo = 0;
-  let hi = ctx.engine.pes(ctx.config);
   // Invariant: lo fits (0 stands for none), hi does not.
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
