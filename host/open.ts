@@ -3,26 +3,28 @@ import { LinkError, type LinkOptions } from './link.js';
 import type { Transport } from './transport.js';
 import { openSerial } from './transports/serial.js';
 import { openSim } from './transports/sim.js';
+import { openTcp } from './transports/tcp.js';
 import { openXdma } from './transports/xdma.js';
 
 /**
  * Device URLs to transports: `serial:/dev/ttyUSB1?baud=3000000`, `xdma:/dev/xdma0`, `sim:DIR` (a simulator
- * model built by `hwgen build --target sim`). A new transport is a
- * module in host/transports/ plus one line here.
+ * model built by `hwgen build --target sim`), `tcp:HOST:PORT` (a bridge serving the link on a socket). A new
+ * transport is a module in host/transports/ plus one line here: how to open it and how its URL reads.
  */
-const TRANSPORTS: Record<string, (path: string, params: URLSearchParams) => Promise<Transport>> = {
-  serial: (path, params) => openSerial(path, baudOf(params.get('baud'))),
-  xdma: (path) => openXdma(path),
-  sim: (path) => openSim(path),
+const TRANSPORTS: Record<string, { open: (path: string, params: URLSearchParams) => Promise<Transport>; form: string }> = {
+  serial: { open: (path, params) => openSerial(path, baudOf(params.get('baud'))), form: 'serial:PATH' },
+  xdma: { open: (path) => openXdma(path), form: 'xdma:PATH' },
+  sim: { open: (path) => openSim(path), form: 'sim:DIR' },
+  tcp: { open: (address) => openTcp(address), form: 'tcp:HOST:PORT' },
 };
 
 export async function openTransport(url: string): Promise<Transport> {
   const m = /^([a-z]+):(.+?)(?:\?(.*))?$/.exec(url);
-  const open = m && Object.hasOwn(TRANSPORTS, m[1]) ? TRANSPORTS[m[1]] : undefined;
-  if (!m || !open) {
-    throw new LinkError(`device '${url}': expected ${Object.keys(TRANSPORTS).map((s) => `${s}:PATH`).join(' or ')} (e.g. serial:/dev/ttyUSB1?baud=${DEFAULT_BAUD})`, 2);
+  const kind = m && Object.hasOwn(TRANSPORTS, m[1]) ? TRANSPORTS[m[1]] : undefined;
+  if (!m || !kind) {
+    throw new LinkError(`device '${url}': expected ${Object.values(TRANSPORTS).map((t) => t.form).join(' or ')} (e.g. serial:/dev/ttyUSB1?baud=${DEFAULT_BAUD})`, 2);
   }
-  return open(m[2], new URLSearchParams(m[3] ?? ''));
+  return kind.open(m[2], new URLSearchParams(m[3] ?? ''));
 }
 
 /**

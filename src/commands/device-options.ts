@@ -20,7 +20,7 @@ export function deviceOptions<T>(y: Argv<T>): Argv<T & DeviceArgs> {
       alias: 'd',
       type: 'string',
       demandOption: true,
-      describe: 'the board: serial:/dev/ttyUSB1?baud=3000000, xdma:/dev/xdma0 (the XDMA device prefix), or sim:DIR (a folder from hwgen build --target sim)',
+      describe: 'the board: serial:/dev/ttyUSB1?baud=3000000, xdma:/dev/xdma0 (the XDMA device prefix), sim:DIR (a folder from hwgen build --target sim), or tcp:HOST:PORT (a bridge or hwgen serve)',
     })
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON (and no progress bar)' }) as unknown as Argv<T & DeviceArgs>;
 }

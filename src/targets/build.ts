@@ -9,6 +9,7 @@ import { decodeAnyBundle } from '../model/bundle.js';
 import { DEFAULT_MODEL } from '../model/default-models.js';
 import { HWGEN_VERSION } from '../paths.js';
 import { shellHash, validateShellConfig, type ShellConfig } from '../shell/config.js';
+import { writeHostFiles } from './host-files.js';
 import { quietProgress } from './progress.js';
 import { targetNamed } from './registry.js';
 import type { BuildSummary, Progress, Target, TargetOption } from './target.js';
@@ -29,7 +30,7 @@ export interface BuildRequest {
   progress?: Progress;
 }
 
-export interface BuildResult extends BuildSummary {
+export interface BuildResult extends Omit<BuildSummary, 'build'> {
   manifest: Manifest;
 }
 
@@ -89,7 +90,9 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
     const summary = await target.build({ engine, bundle, config, shell, board, boardName, given: req.build ?? {}, options, dir, outName: req.out, progress });
     progress.done();
     const built = summary.shell ?? shell;
-    const builtConfig = summary.config ?? config;
+    // The target may have chosen the build (zynq, pcie: the most PEs that fit): the host files and manifest follow it.
+    const { bundle: builtBundle, config: builtConfig } = summary.build ?? { bundle, config };
+    writeHostFiles(dir, engine, builtBundle, builtConfig, built);
     const manifest: Manifest = {
       hwgen: HWGEN_VERSION,
       target: target.name,
@@ -107,7 +110,8 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
     };
     writeFileSync(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
     putInPlace(dir, out);
-    return { ...summary, manifest };
+    const { build: _chosen, ...figures } = summary; // the manifest names the build; the bundle stays out of the result
+    return { ...figures, manifest };
   } catch (e) {
     progress.done();
     rmSync(dir, { recursive: true, force: true });

@@ -114,7 +114,7 @@ export const pcieTarget: Target = {
       }),
     );
     writeFileSync(join(ctx.dir, 'README.md'), readme(ctx, board, link));
-    return { ...fitted, clockHz: SHELL_CLOCK_HZ, config: ctx.config, throughput: throughput(ctx, SHELL_CLOCK_HZ), next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl', 'hwgen info --device xdma:/dev/xdma0'] };
+    return { ...fitted, clockHz: SHELL_CLOCK_HZ, build: { bundle: ctx.bundle, config: ctx.config }, throughput: throughput(ctx, SHELL_CLOCK_HZ), next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl', 'hwgen info --device xdma:/dev/xdma0'] };
   },
 };
 

@@ -79,8 +79,8 @@ export interface BuildSummary {
   next: string[];
   /** The shell as built, when the target changed it from ctx.shell (ice40: the PLL's clock, which IDENTIFY reports). */
   shell?: ShellConfig;
-  /** The engine's config as built, when the target chose it (zynq, pcie: the largest that fits, without --pes). */
-  config?: object;
+  /** The build (the bundle as it stores it, the engine's config), when the target chose it (zynq, pcie: the most PEs that fit, without --pes). */
+  build?: { bundle: AnyBundle; config: object };
   /** The build in a few words and its inputs per second at its clock by the engine's cycle model (Engine.cycleModel). */
   throughput?: { build: string; imagesPerSecond: number };
 }
