@@ -12,7 +12,9 @@ import { DEFAULT_MODELS } from '../model/default-models.js';
 import type { BinaryBundle } from '../model/types.js';
 import { DEFAULT_BAUD } from '../protocol/link.js';
 import { lintModel } from '../../sim/verilator.js';
+import { encodeLoadImage, loadImage } from '../engines/load-image.js';
 import { buildTarget } from './build.js';
+import { MODEL_IMAGE } from './host-files.js';
 import { ZYNQ_BOARDS } from './zynq.js';
 import { expectCClientMakes } from '../../test/helpers/c-client.js';
 
@@ -154,6 +156,11 @@ describe('hwgen build --target zynq', () => {
     expect(pes).toBeGreaterThan(1);
     for (const [kind, r] of Object.entries(res.resources!)) expect(r.used / r.available!, kind).toBeLessThanOrEqual(0.7);
     expect(res.throughput!.build).toBe(`EIE ${pes} PEs, queue depth 8`);
+    // The folder's load image is the chosen build's (the bundle interleaved for its PEs), not the model's own.
+    const lenet = readAnyBundle(DEFAULT_MODELS.eie);
+    const chosen = engineFor(lenet).plan(lenet, { pes });
+    const image = encodeLoadImage(loadImage(engineFor(lenet), chosen.bundle, chosen.config, res.manifest.shell.maxPayloadWords));
+    expect(Buffer.compare(readFileSync(join(out, MODEL_IMAGE)), Buffer.from(image))).toBe(0);
     const few = await buildTarget({ target: 'zynq', out: join(work, 'default-2'), build: { pes: 2 } });
     expect((few.manifest.config as EieConfig).pes).toBe(2);
     expect(res.throughput!.imagesPerSecond).toBeGreaterThan(few.throughput!.imagesPerSecond);
