@@ -30,7 +30,7 @@ export interface BuildRequest {
   progress?: Progress;
 }
 
-export interface BuildResult extends BuildSummary {
+export interface BuildResult extends Omit<BuildSummary, 'build'> {
   manifest: Manifest;
 }
 
@@ -88,18 +88,20 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
   const dir = scratchFolder(out.path, req.out);
   try {
     chmodSync(dir, 0o755); // mkdtemp's 0700 would make the output folder private
-    const summary = await target.build({ engine, bundle, config, shell, board, boardName, options, dir, outName: req.out, progress });
+    const summary = await target.build({ engine, bundle, config, shell, board, boardName, given: req.build ?? {}, options, dir, outName: req.out, progress });
     progress.done();
     const built = summary.shell ?? shell;
-    writeHostFiles(dir, engine, bundle, config, built);
+    // The target may have chosen the build (zynq, pcie: the most PEs that fit): the host files and manifest follow it.
+    const { bundle: builtBundle, config: builtConfig } = summary.build ?? { bundle, config };
+    writeHostFiles(dir, engine, builtBundle, builtConfig, built);
     const manifest: Manifest = {
       hwgen: HWGEN_VERSION,
       target: target.name,
       ...(boardName ? { board: boardName, part: board!.part } : {}),
       engine: engine.name,
-      configHash: engine.configHash(config),
-      shellHash: shellHash(engine.configHash(config), built),
-      config,
+      configHash: engine.configHash(builtConfig),
+      shellHash: shellHash(engine.configHash(builtConfig), built),
+      config: builtConfig,
       shell: built,
       model: { file: basename(modelPath), sha256: sha256(bytes) },
       ...(summary.resources ? { resources: summary.resources } : {}),
@@ -109,7 +111,8 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
     };
     writeFileSync(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
     putInPlace(dir, out);
-    return { ...summary, manifest };
+    const { build: _chosen, ...figures } = summary; // the manifest names the build; the bundle stays out of the result
+    return { ...figures, manifest };
   } catch (e) {
     progress.done();
     rmSync(dir, { recursive: true, force: true });
