@@ -38,10 +38,11 @@ export function compilationUnits(files: Map<string, string>): string[] {
 }
 
 /**
- * The Verilator command line of a model. -O3 and --x-assign fast: the fastest model. --x-initial unique with the
- * seed and +verilator+rand+reset+2 the runs pass: every register starts random, so a design that relies on an
- * unreset register fails here instead of on a board. C++ at -O2 (Verilator's default is -Os): about twice the
- * cycles per second for a longer compile.
+ * The Verilator command line of a model. -O3, --x-assign fast and C++ at -O2 (Verilator's default is -Os): the
+ * fastest model, at no cost in build time measured. -fno-dfg: Verilator 5's DFG pass turns a wide bus of
+ * per-PE slices (the engines' read-back ports) into a chain of concatenations evaluated every clock, a third of a
+ * 64-PE engine's run (bench/sim). --x-initial unique with the seed and +verilator+rand+reset+2 the runs pass:
+ * every register starts random, so a design that relies on an unreset register fails here, not on a board.
  */
 export function verilatorFlags(spec: ModelSpec): string[] {
   return ['--cc', '--exe', '--build', '-j', '2', '-O3', '-fno-dfg', '--x-assign', 'fast', '--x-initial', 'unique', '-Wall',
