@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, modelKey, runStream, verilatorFlags, type ModelSpec } from './verilator.js';
 
 /**
@@ -43,7 +46,7 @@ describe('the model cache key', () => {
     const keys = [
       key(probe),
       modelKey(probe, '5.006', verilatorFlags(probe).filter((f) => f !== '-fno-dfg')),
-      modelKey(probe, '5.006', verilatorFlags(probe).map((f) => (f === 'OPT_FAST=-O2' ? 'OPT_FAST=-Os' : f))),
+      modelKey(probe, '5.006', [...verilatorFlags(probe), '-Wno-fatal']),
       key({ ...probe, trace: true }),
       key({ ...probe, stream: 'bytes' }),
       key({ ...probe, netlist: true }),
@@ -69,5 +72,36 @@ describe('the harness', () => {
     expect(starts).not.toContain(0);
     // The same stream reproduces its run.
     expect(junk(2)).toBe(starts[1]);
+  });
+});
+
+describe("Verilator's runtime objects", () => {
+  // A cache of its own: the test damages what it keeps.
+  let root: string;
+  const saved = process.env.HWGEN_CACHE;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'hwgen-runtime-'));
+    process.env.HWGEN_CACHE = root;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.HWGEN_CACHE;
+    else process.env.HWGEN_CACHE = saved;
+    rmSync(root, { recursive: true, force: true });
+  });
+  const variant = (n: number): ModelSpec => ({ files: new Map([['probe.v', PROBE.replace("32'd1;", `32'd${n};`)]]), top: 'probe' });
+  const kept = () => readdirSync(root).filter((n) => n.startsWith('.runtime-'));
+
+  it('are compiled once, kept, and linked into the next build; damaged, they fail one build and are built again', () => {
+    buildModel(variant(1));
+    expect(kept()).toHaveLength(1);
+    const dir = join(root, kept()[0]);
+    expect(readdirSync(dir)).toContain('verilated.o');
+    // A build that compiled its own runtime would not notice this.
+    writeFileSync(join(dir, 'verilated.o'), 'not an object');
+    expect(() => buildModel(variant(2))).toThrow(/verilated\.o/);
+    expect(kept()).toHaveLength(0);
+    const { binary } = buildModel(variant(2));
+    expect(kept()).toHaveLength(1);
+    expect(runStream(binary, Uint32Array.of(5)).words.length).toBe(1);
   });
 });

@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { buildPrefix, cacheDir, ensureCacheDir, modelIntact, removeStaleBuilds, stampModel, withCleanupOnSignal } from './cache.js';
+import {
+  buildPrefix, cacheDir, dropRuntime, ensureCacheDir, keepRuntime, modelIntact, removeStaleBuilds, reuseRuntime, stampModel, withCleanupOnSignal,
+} from './cache.js';
 import { dirname, join } from 'node:path';
 import { HwgenError } from '../src/errors.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
@@ -38,27 +40,34 @@ export function compilationUnits(files: Map<string, string>): string[] {
 }
 
 /**
- * The Verilator command line of a model. -O3, --x-assign fast and C++ at -O2 (Verilator's default is -Os): the
- * fastest model, at no cost in build time measured. -fno-dfg: Verilator 5's DFG pass turns a wide bus of
+ * The Verilator command line of a model (make compiles what it writes, with MAKE_ARGS). -O3, --x-assign fast and
+ * C++ at -O2 (Verilator's default is -Os): the fastest model, at no cost in build time measured. -fno-dfg: Verilator 5's DFG pass turns a wide bus of
  * per-PE slices (the engines' read-back ports) into a chain of concatenations evaluated every clock, a third of a
  * 64-PE engine's run (bench/sim). --x-initial unique with the seed and +verilator+rand+reset+2 the runs pass:
  * every register starts random, so a design that relies on an unreset register fails here, not on a board.
  */
 export function verilatorFlags(spec: ModelSpec): string[] {
-  return ['--cc', '--exe', '--build', '-j', '2', '-O3', '-fno-dfg', '--x-assign', 'fast', '--x-initial', 'unique', '-Wall',
-    '-MAKEFLAGS', 'OPT_FAST=-O2', '-MAKEFLAGS', 'OPT_GLOBAL=-O2',
-    '--top-module', spec.top, ...(spec.trace ? ['--trace-fst'] : []), ...(spec.netlist ? ['-Wno-fatal', '-Wno-lint', '-Wno-style'] : [])];
+  return ['--cc', '--exe', '-O3', '-fno-dfg', '--x-assign', 'fast', '--x-initial', 'unique', '-Wall', '--top-module', spec.top, ...(spec.trace ? ['--trace-fst'] : []), ...(spec.netlist ? ['-Wno-fatal', '-Wno-lint', '-Wno-style'] : [])];
 }
+
+/** How make compiles a verilated model. */
+const MAKE_ARGS = ['-j', '2', 'OPT_FAST=-O2', 'OPT_GLOBAL=-O2'];
 
 /** The line that makes sim/harness.cpp a byte-stream harness, or none for a word stream. */
 function harnessKind(spec: ModelSpec): string {
   return spec.stream === 'bytes' ? '#define HWGEN_BYTE_STREAM 1\n' : '';
 }
 
+/** The kept Verilator runtime a model's build can reuse: the same Verilator and flags but the top's name. */
+function runtimeKey(flags: string[], verilatorVersion: string): string {
+  const rest = flags.filter((f, i) => f !== '--top-module' && flags[i - 1] !== '--top-module');
+  return createHash('sha256').update(verilatorVersion).update(JSON.stringify([rest, MAKE_ARGS])).digest('hex').slice(0, 16);
+}
+
 /** The cache entry of a model: its top and a hash of everything the binary is built from (`flags` for tests). */
 export function modelKey(spec: ModelSpec, verilatorVersion: string, flags = verilatorFlags(spec)): string {
   const h = createHash('sha256');
-  h.update(verilatorVersion).update(JSON.stringify(flags)).update(harnessKind(spec)).update(readFileSync(HARNESS));
+  h.update(verilatorVersion).update(JSON.stringify([flags, MAKE_ARGS])).update(harnessKind(spec)).update(readFileSync(HARNESS));
   for (const [name, text] of [...spec.files].sort(([a], [b]) => a.localeCompare(b))) h.update(name).update('\0').update(text);
   return `${spec.top}-${h.digest('hex').slice(0, 16)}`;
 }
@@ -74,6 +83,7 @@ export function buildModel(spec: ModelSpec): BuiltModel {
   const flags = verilatorFlags(spec);
   const kind = harnessKind(spec);
   const key = modelKey(spec, version);
+  const runtime = runtimeKey(flags, version);
   const root = cacheDir();
   const dir = join(root, key);
   const binary = join(dir, 'model');
@@ -90,15 +100,23 @@ export function buildModel(spec: ModelSpec): BuiltModel {
     try {
       for (const [name, text] of spec.files) writeFileSync(join(tmp, name), text);
       writeFileSync(join(tmp, 'sim_main.cpp'), `${kind}#define HWGEN_TOP V${spec.top}\n#define HWGEN_TOP_HEADER "V${spec.top}.h"\n#include "${HARNESS}"\n`);
-      const r = spawnSync('verilator', [...flags, '-Mdir', 'obj', '-o', '../model', ...compilationUnits(spec.files), 'sim_main.cpp'], {
-        cwd: tmp,
-        encoding: 'utf8',
-        maxBuffer: 64 << 20,
-      });
-      if (r.signal) throw new HwgenError(`the Verilator build of ${spec.top} was interrupted (${r.signal})`, 130);
-      if (r.status !== 0) {
-        throw new HwgenError(`verilator failed to build ${spec.top} (exit ${r.status}):\n${(r.stderr || r.stdout).slice(-4000)}`);
+      let reused = false;
+      const steps: [string, string[]][] = [
+        ['verilator', [...flags, '-Mdir', 'obj', '-o', '../model', ...compilationUnits(spec.files), 'sim_main.cpp']],
+        ['make', ['-C', 'obj', '-f', `V${spec.top}.mk`, ...MAKE_ARGS]],
+      ];
+      for (const [program, args] of steps) {
+        // Copied after verilator wrote the makefile, so make finds them newer than everything they depend on.
+        if (program === 'make') reused = reuseRuntime(root, runtime, join(tmp, 'obj'));
+        const r = spawnSync(program, args, { cwd: tmp, encoding: 'utf8', maxBuffer: 64 << 20 });
+        if (r.signal) throw new HwgenError(`the Verilator build of ${spec.top} was interrupted (${r.signal})`, 130);
+        if (r.error) throw new HwgenError(`cannot run ${program} to build ${spec.top} (${r.error.message}); install build-essential`);
+        if (r.status !== 0) {
+          if (reused && /verilated\w*\.o/.test(r.stderr + r.stdout)) dropRuntime(root, runtime); // damaged: built again next time
+          throw new HwgenError(`${program} failed to build ${spec.top} (exit ${r.status}):\n${(r.stderr || r.stdout).slice(-4000)}`);
+        }
       }
+      if (!reused) keepRuntime(root, runtime, join(tmp, 'obj'));
       rmSync(join(tmp, 'obj'), { recursive: true, force: true });
       stampModel(tmp, join(tmp, 'model'));
       try {
