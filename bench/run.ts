@@ -7,6 +7,7 @@ import { benchCompressVsNumpy } from './compress-vs-numpy.js';
 import { benchXnor } from './xnor.js';
 import { benchEie } from './eie.js';
 import { benchEieResources } from './eie-resources.js';
+import { benchSim } from './sim.js';
 import { benchReport } from './report.js';
 import { benchFashionMnist } from './fashion-mnist.js';
 import { benchHost } from './host.js';
@@ -19,6 +20,7 @@ const BENCHES: Record<string, (args: string[]) => void | Promise<void>> = {
   xnor: benchXnor,
   eie: benchEie,
   'eie-resources': benchEieResources,
+  sim: benchSim,
   report: benchReport,
   'fashion-mnist': benchFashionMnist,
   host: benchHost,

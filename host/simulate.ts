@@ -33,6 +33,8 @@ export interface SimResult {
   build: { cached: boolean; seconds: number };
   /** Simulated cycles per wall-clock second. */
   cyclesPerSecond: number;
+  /** Simulated cycles per second of the model's own CPU time: its speed on a busy machine. */
+  cyclesPerCpuSecond: number;
 }
 
 /**
@@ -80,5 +82,6 @@ export function simulate(given: AnyBundle, inputs: Int32Array[], opts: SimOption
     saturations,
     build: { cached: model.cached, seconds: model.buildSeconds },
     cyclesPerSecond: run.cycles / run.seconds,
+    cyclesPerCpuSecond: run.cycles / run.cpuSeconds,
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { HwgenError } from '../src/errors.js';
@@ -132,4 +132,44 @@ export function withCleanupOnSignal<T>(tmp: string, work: () => T): T {
   } finally {
     building.delete(tmp);
   }
+}
+
+/**
+ * Verilator's runtime (verilated.o, verilated_threads.o, verilated_fst_c.o) is the same for every model built
+ * with the same Verilator and flags, and compiling it is a third of a small model's build: the first build keeps
+ * its objects in `.runtime-<key>`, later builds copy them into their object folder before make runs, and make
+ * finds them newer than their sources and skips them.
+ */
+const RUNTIME_OBJECT = /^verilated.*\.o$/;
+
+function runtimeDir(root: string, key: string): string {
+  return join(root, `.runtime-${key}`);
+}
+
+/** Copies the kept runtime objects for `key` into `objDir` (created); true when there were any. */
+export function reuseRuntime(root: string, key: string, objDir: string): boolean {
+  const from = runtimeDir(root, key);
+  const names = safeReaddir(from).filter((n) => RUNTIME_OBJECT.test(n));
+  mkdirSync(objDir, { recursive: true });
+  for (const n of names) copyFileSync(join(from, n), join(objDir, n));
+  return names.length > 0;
+}
+
+/** Keeps the runtime objects of a successful build in `objDir`, unless some are kept already. */
+export function keepRuntime(root: string, key: string, objDir: string): void {
+  const to = runtimeDir(root, key);
+  if (existsSync(to)) return;
+  const tmp = `${buildPrefix(root, `runtime-${key}`)}tmp`; // removed as stale if this process dies
+  try {
+    mkdirSync(tmp);
+    for (const n of safeReaddir(objDir).filter((n) => RUNTIME_OBJECT.test(n))) copyFileSync(join(objDir, n), join(tmp, n));
+    renameSync(tmp, to);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another build kept them first, or the cache is full: build them next time
+  }
+}
+
+/** Forgets the kept runtime objects for `key` (a build failed on them: they may be damaged). */
+export function dropRuntime(root: string, key: string): void {
+  rmSync(runtimeDir(root, key), { recursive: true, force: true });
 }

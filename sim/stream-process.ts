@@ -1,9 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { HwgenError } from '../src/errors.js';
+import { harnessFigures } from './verilator.js';
 
 /**
  * A running Verilator model of a word-stream top, spoken to one command at a time over its stdin/stdout — the
- * interactive use of sim/stream_harness.cpp that a simulator transport builds on. Each command's answer is a
+ * interactive use of sim/harness.cpp that a simulator transport builds on. Each command's answer is a
  * status word whose low 16 bits count the data words that follow it.
  */
 export class StreamProcess {
@@ -46,7 +47,7 @@ export class StreamProcess {
     this.child.stdin.end();
     const code = await this.closed;
     if (code !== 0) throw new HwgenError(`the simulator exited with code ${code}: ${this.stderr.trim()}`);
-    return Number(/cycles (\d+)/.exec(this.stderr)?.[1] ?? 0);
+    return harnessFigures(this.stderr).cycles;
   }
 
   private async take(n: number, timeoutMs: number): Promise<Uint32Array> {

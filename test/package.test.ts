@@ -27,7 +27,7 @@ it('npm pack ships the compiled CLI and what it reads; installed with production
   const tarball = readdirSync(packed).find((f) => f.endsWith('.tgz'));
   expect(tarball).toBeDefined();
   const listed = execFileSync('tar', ['-tzf', join(packed, tarball!)], { encoding: 'utf8' });
-  for (const f of ['package/dist/src/cli.js', 'package/dist/host/index.js', 'package/dist/host/index.d.ts', 'package/sim/stream_harness.cpp', 'package/hw/hwgen_fifo.v', 'package/templates/eie/eie_top.v.hbs']) {
+  for (const f of ['package/dist/src/cli.js', 'package/dist/host/index.js', 'package/dist/host/index.d.ts', 'package/sim/harness.cpp', 'package/hw/hwgen_fifo.v', 'package/templates/eie/eie_top.v.hbs']) {
     expect(listed).toContain(f);
   }
   expect(listed).not.toMatch(/\.test\.(ts|js)/);

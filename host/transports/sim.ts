@@ -5,7 +5,7 @@ import { LinkError } from '../link.js';
 import type { Transport } from '../transport.js';
 
 /**
- * The Verilator model of a board's shell and engine (sim/byte_harness.cpp), run as a child process: the bytes a
+ * The Verilator model of a board's shell and engine (sim/harness.cpp), run as a child process: the bytes a
  * board's link carries go to its stdin and come back on its stdout, so the driver speaks to the simulator
  * exactly as to a board. `dir` holds the `model` executable; `args` go to it after the reset options (`--trace
  * w.fst` for a model built with tracing).
