@@ -19,8 +19,10 @@ export function treeLatency(c: XnorConfig): number {
 export function xnorWidths(c: XnorConfig) {
   const B = Math.max(1, c.bwnLanes);
   const PC_W = clog2(c.simd + 1);
-  // popcount 0..K as a signed value, and never narrower than one fold's count (K may be below S)
-  const XACC_W = Math.max(Math.ceil(Math.log2(c.maxCols + 1)) + 1, PC_W + 1);
+  // popcount 0..K: unsigned (log2(K + 1) bits) unless it shares the accumulator with the signed BWN sum, and never
+  // narrower than one fold's count (K may be below S)
+  const ACC_SIGNED = c.bwnLanes > 0;
+  const XACC_W = Math.max(clog2(c.maxCols + 1), PC_W) + (ACC_SIGNED ? 1 : 0);
   // the BWN sum, and never narrower than the adder tree's root (K may be below B)
   const BACC_W = c.bwnLanes ? Math.max(signedBitsFor(c.maxCols * 2 ** (c.actBits - 1)), c.actBits + 1 + Math.ceil(Math.log2(B))) : 0;
   const ACC_W = Math.max(XACC_W, BACC_W);
@@ -45,6 +47,7 @@ export function xnorWidths(c: XnorConfig) {
     BIAS_W: c.accBits,
     PC_W,
     ACC_W,
+    ACC_SIGNED,
     TH_W,
     PARAM_W,
     DOT_W,
@@ -198,7 +201,7 @@ export function compressorTree(n: number, outW: number, stages: number) {
   let probe: Cols = [Array.from({ length: n }, (_, k) => `a${k}`), ...Array.from({ length: outW - 1 }, () => [])];
   for (let first = true; probe.some((b) => b.length > 2); first = false) {
     levels.push(reduce(first));
-    probe = levels.at(-1)!(probe);
+    probe = levels.at(-1)!(probe).map((bits) => bits.map(() => 'p')); // only the heights matter here
   }
   const depth = levels.length + 1; // + the carry-chain adder
   const regAfter = new Set<number>();
@@ -291,9 +294,9 @@ function context(c: XnorConfig) {
     allOnesB: `{${w.B}{1'b1}}`,
     allOnesP: `{${c.pe}{1'b1}}`,
     ...slotOffset(w.SLOTS, c.pe),
-    accToTh: signExtend('acc', w.ACC_W, w.TH_W),
-    accToDot: signExtend('acc', w.ACC_W, w.DOT_W),
-    pcToAcc: `{${w.ACC_W - w.PC_W}'d0, pc}`,
+    accToTh: w.ACC_SIGNED ? signExtend('acc', w.ACC_W, w.TH_W) : resize('acc', w.ACC_W, w.TH_W),
+    accToDot: w.ACC_SIGNED ? signExtend('acc', w.ACC_W, w.DOT_W) : resize('acc', w.ACC_W, w.DOT_W),
+    pcToAcc: resize('pc', w.PC_W, w.ACC_W),
     bsumToAcc: w.BWN ? signExtend('bsum', bwn.rootWidth, w.ACC_W) : '',
     prodToV: signExtend('prod', w.PROD_W, w.V_W),
     biasToV: signExtend('bias', c.accBits, w.V_W),
