@@ -327,12 +327,15 @@ describe('XNOR RTL is clean', () => {
     }
   });
 
-  it('yosys synthesizes it with no latches, weights in block RAM', () => {
+  it('yosys synthesizes it with no latches, weights in block RAM, within its LUT baseline', () => {
     const r = synthXilinx(renderXnor(config(4, 32, 4)), 'xnor_top');
     expect(r.log).not.toMatch(/Latch inferred|multiple conflicting drivers|Driver-driver conflict/i);
     expect(r.latches).toBe(0);
     expect(r.bram18).toBeGreaterThan(0);
-  });
+    // yosys 0.23: 3121 LUTs (3622 with adder-tree popcounts and a rounding shifter in every PE); bench/xnor
+    // compares the larger sizes with their stored baseline
+    expect(r.luts).toBeLessThan(3250);
+  }, 400_000);
 });
 
 describe('XNOR command decoder', () => {
