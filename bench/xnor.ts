@@ -2,13 +2,18 @@
  * bench/xnor: the XNOR units' matrix-vector-threshold unit for (P, S) in {(4, 32), (16, 64), (32, 128)}:
  * binary MACs per cycle measured under Verilator against the S·P peak, and LUT / FF / BRAM counts from
  * `yosys synth_xilinx` (xc7), with binary operations per cycle per LUT (one XNOR + one popcount add per
- * weight bit = 2 ops, FINN's convention), printed beside FINN's published figures.
- * Usage: npm run bench -- xnor [--k 1024] [--m 1024]
+ * weight bit = 2 ops, FINN's convention), printed beside FINN's published figures, and each size's figures beside a
+ * baseline stored per yosys version (bench/baselines/xnor-yosys-<version>.json, as hls4ml keeps its synthesis
+ * baselines), with REGRESSION where a count grows past its tolerance (printed: a bench never fails).
+ * Usage: npm run bench -- xnor [--k 1024] [--m 1024] [--store-baseline]
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { binarizeModel } from '../src/compress/binarize.js';
 import { layerShape, validateXnorConfig, xnorConfigForBundle, xnorGeometry } from '../src/engines/xnor/config.js';
 import { renderXnor } from '../src/engines/xnor/rtl.js';
-import { synthXilinx } from '../src/gen/synth.js';
+import { synthXilinx, type XilinxResources } from '../src/gen/synth.js';
+import { requireTools } from '../src/tools.js';
 import type { FloatLayer } from '../src/model/types.js';
 import { simulate } from '../host/simulate.js';
 import { argValue } from './args.js';
@@ -29,6 +34,35 @@ const FINN = [
 ];
 const FINN_MHZ = 200;
 
+/** A size's stored figures, and how far each count may grow (a fraction) before the bench says REGRESSION. */
+type Counts = Pick<XilinxResources, 'luts' | 'ffs' | 'bram18' | 'dsp' | 'lutram'>;
+interface Baseline {
+  tool: string;
+  layer: { k: number; m: number };
+  tolerance: Counts;
+  sizes: Record<string, Counts & { opsPerCycleLut: number }>;
+}
+const METRICS: (keyof Counts)[] = ['luts', 'ffs', 'bram18', 'dsp', 'lutram'];
+const TOLERANCE: Counts = { luts: 0.02, ffs: 0.05, bram18: 0, dsp: 0, lutram: 0.05 };
+
+/** The baseline file of a yosys version ("Yosys 0.23 (git sha1 ...)" -> xnor-yosys-0.23.json). */
+function baselinePath(tool: string): string {
+  const version = /Yosys (\d+\.\d+)/.exec(tool)?.[1] ?? 'unknown';
+  return fileURLToPath(new URL(`./baselines/xnor-yosys-${version}.json`, import.meta.url));
+}
+
+/** Each count against the baseline's: `now (base, ratio)`, REGRESSION past the tolerance. */
+function compare(now: Counts, base: Counts | undefined, tol: Counts): { cells: string[]; regressions: string[] } {
+  const regressions: string[] = [];
+  const cells = METRICS.map((m) => {
+    if (!base) return String(now[m]);
+    const ratio = base[m] === 0 ? (now[m] === 0 ? 1 : Infinity) : now[m] / base[m];
+    if (now[m] > base[m] * (1 + tol[m])) regressions.push(`${m} ${now[m]} > ${base[m]} + ${(100 * tol[m]).toFixed(0)}%`);
+    return `${now[m]} (${base[m]}, ${ratio.toFixed(2)}x)`;
+  });
+  return { cells, regressions };
+}
+
 export function benchXnor(args: string[]): void {
   const k = argValue(args, '--k', 1024);
   const m = argValue(args, '--m', 1024);
@@ -38,9 +72,21 @@ export function benchXnor(args: string[]): void {
   const bundle = binarizeModel({ source: 'bench', layers: [layer] }, { numeric: NUMERIC, firstInput: 'binary', lastOutput: 'threshold' });
   const x = Int32Array.from({ length: k }, () => (rnd() < 0.5 ? 1 : 0));
 
-  console.log(`bench/xnor: one binary FC layer, K = ${k} inputs, M = ${m} outputs (thresholded), xc7 synthesis by yosys synth_xilinx`);
-  const head = ['P x S', 'cycles', 'ideal', 'bits/cycle', 'peak S·P', 'of peak', 'LUT', 'FF', 'BRAM18', 'DSP', 'ops/cycle/LUT', 'synth s'];
+  const tool = requireTools('yosys').yosys;
+  const file = baselinePath(tool);
+  const stored = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Baseline) : undefined;
+  const base = stored && stored.layer.k === k && stored.layer.m === m ? stored : undefined;
+  const tol = base?.tolerance ?? TOLERANCE;
+  console.log(`bench/xnor: one binary FC layer, K = ${k} inputs, M = ${m} outputs (thresholded), xc7 synthesis by ${tool} synth_xilinx`);
+  console.log(
+    base
+      ? `  each count: now (baseline ${file.slice(file.lastIndexOf('baselines/'))}, now / baseline); tolerance ${METRICS.map((m) => `${m} +${(100 * tol[m]).toFixed(0)}%`).join(', ')}`
+      : `  no baseline for this yosys version and layer (${file.slice(file.lastIndexOf('baselines/'))}): --store-baseline writes one`,
+  );
+  const head = ['P x S', 'cycles', 'ideal', 'bits/cycle', 'peak S·P', 'of peak', 'LUT', 'FF', 'BRAM18', 'DSP', 'LUTRAM', 'ops/cycle/LUT', 'synth s'];
   const rows: string[][] = [];
+  const sizes: Baseline['sizes'] = {};
+  const regressions: string[] = [];
   for (const [pe, simd] of [[4, 32], [16, 64], [32, 128]]) {
     const sh = layerShape(bundle.layers[0], pe, simd, 1);
     const c = validateXnorConfig(
@@ -52,15 +98,27 @@ export function benchXnor(args: string[]): void {
     const cycles = res.layerCycles[0][0];
     const bpc = (k * m) / cycles;
     const syn = synthXilinx(renderXnor(c), 'xnor_top');
+    const size = `${pe}x${simd}`;
+    const opsPerCycleLut = (2 * bpc) / syn.luts;
+    sizes[size] = { luts: syn.luts, ffs: syn.ffs, bram18: syn.bram18, dsp: syn.dsp, lutram: syn.lutram, opsPerCycleLut: Number(opsPerCycleLut.toFixed(3)) };
+    const cmp = compare(sizes[size], base?.sizes[size], tol);
+    regressions.push(...cmp.regressions.map((r) => `${pe} x ${simd}: ${r}`));
+    const baseOps = base?.sizes[size] ? ` (${base.sizes[size].opsPerCycleLut.toFixed(3)})` : '';
     rows.push([
       `${pe} x ${simd}`, String(cycles), String(sh.folds * sh.groups), bpc.toFixed(1), String(pe * simd), `${((100 * bpc) / (pe * simd)).toFixed(1)}%`,
-      String(syn.luts), String(syn.ffs), String(syn.bram18), String(syn.dsp), ((2 * bpc) / syn.luts).toFixed(3), syn.seconds.toFixed(1),
+      ...cmp.cells, `${opsPerCycleLut.toFixed(3)}${baseOps}`, syn.seconds.toFixed(1),
     ]);
   }
   const all = [head, ...rows];
   const width = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
   for (const r of all) console.log('  ' + r.map((cell, i) => cell.padStart(width[i])).join('  '));
-  console.log('  (LUT/FF/BRAM count the whole unit: command decoder, buffers, weight and threshold memories, P popcount trees.)');
+  console.log('  (LUT/FF/BRAM count the whole unit: command decoder, buffers, weight and threshold memories, P popcount trees;');
+  console.log('   LUTRAM counts distributed-RAM cells (RAM32M, RAM64M, ...), which LUT does not include.)');
+  if (base) console.log(regressions.length ? regressions.map((r) => `  REGRESSION ${r}`).join('\n') : '  no regression against the baseline');
+  if (args.includes('--store-baseline')) {
+    writeFileSync(file, JSON.stringify({ tool, layer: { k, m }, tolerance: tol, sizes } satisfies Baseline, null, 2) + '\n');
+    console.log(`  baseline stored: ${file.slice(file.lastIndexOf('bench/'))}`);
+  }
   benchConv(rnd);
   console.log(`FINN (Umuroglu et al., FPGA'17), ZC706 at ${FINN_MHZ} MHz, whole networks of MVTUs (figures to re-check, see bench/xnor.ts):`);
   for (const f of FINN) {

@@ -138,12 +138,12 @@ export function xnorInputCommands(b: BinaryBundle, x: Int32Array, c: XnorConfig)
   return write(MEM.XBITS, 0, 0, items);
 }
 
-/** Reads the last layer's output: its scores (MEM.ACT, walking PEs) or its bit map (MEM.XBITS, S-bit words). */
+/** Reads the last layer's output: its scores (MEM.ACT, element i at address i) or its bit map (MEM.XBITS, S-bit words). */
 export function xnorReadCommands(b: BinaryBundle, c: XnorConfig): Command[] {
   const last = b.layers[b.layers.length - 1];
   const n = last.rows;
   const cmds: Command[] = [];
-  if (last.output === 'scores') return readWalking(MEM.ACT, n, c.pe);
+  if (last.output === 'scores') return readWalking(MEM.ACT, n, 1);
   const iw = xnorWidths(c).ITEM_WORDS;
   const items = xnorGeometry(b, c.pe, c.simd, c.bwnLanes || 1)[b.layers.length - 1].outWords;
   const per = Math.floor(MAX_BURST / iw);

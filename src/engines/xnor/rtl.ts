@@ -20,8 +20,10 @@ export function treeLatency(c: XnorConfig): number {
 export function xnorWidths(c: XnorConfig) {
   const B = Math.max(1, c.bwnLanes);
   const PC_W = clog2(c.simd + 1);
-  // popcount 0..K as a signed value, and never narrower than one fold's count (K may be below S)
-  const XACC_W = Math.max(Math.ceil(Math.log2(c.maxCols + 1)) + 1, PC_W + 1);
+  // popcount 0..K: unsigned (log2(K + 1) bits) unless it shares the accumulator with the signed BWN sum, and never
+  // narrower than one fold's count (K may be below S)
+  const ACC_SIGNED = c.bwnLanes > 0;
+  const XACC_W = Math.max(clog2(c.maxCols + 1), PC_W) + (ACC_SIGNED ? 1 : 0);
   // the BWN sum, and never narrower than the adder tree's root (K may be below B)
   const BACC_W = c.bwnLanes ? Math.max(signedBitsFor(c.maxCols * 2 ** (c.actBits - 1)), c.actBits + 1 + Math.ceil(Math.log2(B))) : 0;
   const ACC_W = Math.max(XACC_W, BACC_W);
@@ -29,7 +31,8 @@ export function xnorWidths(c: XnorConfig) {
   const PARAM_W = Math.max(TH_W + 1, c.accBits);
   const DOT_W = ACC_W + 1;
   const PROD_W = c.weightBits + DOT_W;
-  const SUM_W = Math.max(PROD_W, c.accBits) + 2; // + bias, + the rounding half
+  const V_W = Math.max(PROD_W, c.accBits) + 1; // + bias
+  const SUM_W = V_W + 1; // + the rounding half
   const GROUPS = Math.ceil(c.maxRows / c.pe);
   // Folds per output row: kernel pixels × words per pixel, at most K (a pixel's words never exceed its channels).
   const FOLDS = c.maxCols;
@@ -45,10 +48,12 @@ export function xnorWidths(c: XnorConfig) {
     BIAS_W: c.accBits,
     PC_W,
     ACC_W,
+    ACC_SIGNED,
     TH_W,
     PARAM_W,
     DOT_W,
     PROD_W,
+    V_W,
     SUM_W,
     LANE_W: clog2(c.simd + 1),
     SUBS: c.simd / B,
@@ -105,7 +110,8 @@ export function xnorMemories(c: XnorConfig): DecoderSpec {
       {
         mem: 'ACT',
         write: { itemWords: 1, depth: 2 ** w.IN_AW, walk: w.B },
-        read: { depth: 2 ** w.SC_AW, walk: c.pe, bits: c.actBits, signed: true },
+        // element i at address i: PE i mod P, entry i div P (the top rounds the one element read)
+        read: { depth: c.pe * 2 ** w.SC_AW, bits: c.actBits, signed: true },
       },
       { mem: 'XWEIGHT', write: { itemWords: w.ITEM_WORDS, depth: 2 ** w.W_AW }, read: { depth: 2 ** w.W_AW, copies: c.pe, bits: c.simd, signed: false } },
       { mem: 'XPARAM', write: { itemWords: w.PARAM_WORDS, depth: 2 ** w.P_AW }, read: { depth: 2 ** w.P_AW, copies: c.pe, bits: w.PARAM_W, signed: false } },
@@ -157,6 +163,73 @@ function adderTree(n: number, w: number, signed: boolean, stages: number) {
   return { nodes, root: names[0], rootWidth: width };
 }
 
+/**
+ * The popcount of XNOR(w, x) over `n` lanes as a carry-save tree built for LUT6 (docs/xnor.md, "The hardware"):
+ * a full adder over three lanes' agreements is two 6-input functions (one LUT6 each), then 6:3 compressors (three
+ * LUT6 for six bits of a column) until every column holds two bits, then one carry-chain adder. A bit that would
+ * weigh 2^outW or more is never built: the count is at most n < 2^outW, so such a bit is always 0. `stages`
+ * register stages spread over the levels, as the adder tree's were, so the latency does not change.
+ */
+export function compressorTree(n: number, outW: number, stages: number) {
+  type Node = { decl: string; name: string; width: number; expr: string; reg: boolean };
+  const nodes: Node[] = [];
+  const xor = (...b: string[]) => `(${b.join(' ^ ')})`;
+  const maj = (a: string, b: string, c: string) => `((${a} & ${b}) | (${c} & (${a} ^ ${b})))`;
+  // outputs of a compressor over `bits` of one column, lowest weight first
+  const fa = (b: string[]) => (b.length === 2 ? [xor(b[0], b[1]), `(${b[0]} & ${b[1]})`] : [xor(...b), maj(b[0], b[1], b[2])]);
+  const c63 = (b: string[]) => {
+    const [s1, k1] = fa(b.slice(0, 3));
+    const [s2, k2] = fa(b.slice(3, 6));
+    const k = `(${s1} & ${s2})`;
+    return [xor(s1, s2), xor(k1, k2, k), maj(k1, k2, k)];
+  };
+  // the levels: each maps columns of bit expressions to the next columns
+  type Cols = string[][];
+  const levels: ((cols: Cols) => Cols)[] = [];
+  const reduce = (first: boolean) => (cols: Cols) => {
+    const next: Cols = Array.from({ length: outW }, () => []);
+    const put = (j: number, outs: string[]) => outs.forEach((o, d) => j + d < outW && next[j + d].push(o));
+    cols.forEach((bits, j) => {
+      let i = 0;
+      if (bits.length > 2) {
+        if (!first) for (; i + 6 <= bits.length; i += 6) put(j, c63(bits.slice(i, i + 6)));
+        for (; bits.length - i >= 3; i += 3) put(j, fa(bits.slice(i, i + 3)));
+      }
+      next[j].push(...bits.slice(i));
+    });
+    return next;
+  };
+  let probe: Cols = [Array.from({ length: n }, (_, k) => `a${k}`), ...Array.from({ length: outW - 1 }, () => [])];
+  for (let first = true; probe.some((b) => b.length > 2); first = false) {
+    levels.push(reduce(first));
+    probe = levels.at(-1)!(probe).map((bits) => bits.map(() => 'p')); // only the heights matter here
+  }
+  const depth = levels.length + 1; // + the carry-chain adder
+  const regAfter = new Set<number>();
+  for (let j = 1; j <= Math.min(stages, depth); j++) regAfter.add(Math.ceil((j * depth) / Math.min(stages, depth)));
+  for (let k = 0; k < n; k++) nodes.push({ decl: 'wire', name: `a${k}`, width: 1, expr: `~(w[${k}] ^ x[${k}])`, reg: false });
+  let cols: Cols = [Array.from({ length: n }, (_, k) => `a${k}`), ...Array.from({ length: outW - 1 }, () => [])];
+  levels.forEach((level, l) => {
+    const reg = regAfter.has(l + 1);
+    cols = level(cols).map((bits, j) =>
+      bits.map((expr, i) => {
+        const name = `l${l + 1}_${j}_${i}`;
+        nodes.push({ decl: reg ? 'reg ' : 'wire', name, width: 1, expr, reg });
+        return name;
+      }),
+    );
+  });
+  const row = (i: number) => `{${cols.map((b) => b[i] ?? "1'b0").reverse().join(', ')}}`;
+  const sum = cols.some((b) => b.length > 1) ? `${row(0)} + ${row(1)}` : row(0);
+  let root = 'sum';
+  nodes.push({ decl: regAfter.has(depth) ? 'reg ' : 'wire', name: root, width: outW, expr: sum, reg: regAfter.has(depth) });
+  for (let j = regAfter.size; j < stages; j++) {
+    nodes.push({ decl: 'reg ', name: `d${j}`, width: outW, expr: root, reg: true });
+    root = `d${j}`;
+  }
+  return { nodes, root, levels: depth };
+}
+
 /** Bit offset of a group's P output bits inside its S-bit word: (g mod S/P) · P, P a power of two. */
 function slotOffset(slots: number, pe: number) {
   const log2P = Math.log2(pe);
@@ -165,6 +238,25 @@ function slotOffset(slots: number, pe: number) {
   if (slots === 1) return { OFF_W: width, slotOffsetExpr: `${width}'d0` };
   const g = `c_g[${slotW - 1}:0]`;
   return { OFF_W: width, slotOffsetExpr: log2P === 0 ? g : `{${g}, ${log2P}'d0}` };
+}
+
+/**
+ * The host's score read (MEM.ACT, element i at address i): entry i div P of every PE, and the PE i mod P (kept
+ * from the cycle of rd_en) whose value the top rounds. P is a power of two.
+ */
+function scorePick(pe: number, scAw: number, vW: number, rdAw: number) {
+  const peW = Math.log2(pe);
+  // the ACT read depth P·2^scAw makes rdAw at least peW + scAw
+  const entry = rdAw === scAw && peW === 0 ? 'rd_addr' : `rd_addr[${peW + scAw - 1}:${peW}]`;
+  const pick =
+    peW === 0
+      ? `    wire [${vW}-1:0] v_pick = s_qs;`
+      : [
+          `    reg  [${peW}-1:0] rd_pe;`,
+          `    always @(posedge clk) if (rd_en) rd_pe <= rd_addr[${peW - 1}:0];`,
+          `    wire [${vW}-1:0] v_pick = s_qs[rd_pe*${vW} +: ${vW}];`,
+        ].join('\n');
+  return { hostScoreAddr: entry, scorePick: pick };
 }
 
 /** `reg <= {reg[n-2:0], input}` for a shift register of n stages of `width` bits. */
@@ -176,7 +268,7 @@ function context(c: XnorConfig) {
   const w = xnorWidths(c);
   const dec = decoderPorts(xnorMemories(c), STAT_SIGNALS);
   const LD_DW = dec.LD_DW;
-  const pop = adderTree(c.simd, 1, false, w.LAT);
+  const pop = compressorTree(c.simd, w.PC_W, w.LAT);
   const bwn = adderTree(w.B, c.actBits + 1, true, w.LAT);
   return {
     ...w,
@@ -187,7 +279,7 @@ function context(c: XnorConfig) {
     ...dec,
     decoderInstance: decoderInstance(
       xnorMemories(c),
-      { ACT: 's_qs', XBITS: 'buf_q', LAYER: 'desc_q', XWEIGHT: 'w_qs', XPARAM: 'param_qs', XALPHA: 'alpha_qs' },
+      { ACT: 'score_q', XBITS: 'buf_q', LAYER: 'desc_q', XWEIGHT: 'w_qs', XPARAM: 'param_qs', XALPHA: 'alpha_qs' },
       'cyc_total',
     ),
     DESC_W: tableWidth(xnorLayerTable(c)),
@@ -203,12 +295,14 @@ function context(c: XnorConfig) {
     allOnesB: `{${w.B}{1'b1}}`,
     allOnesP: `{${c.pe}{1'b1}}`,
     ...slotOffset(w.SLOTS, c.pe),
-    accToTh: signExtend('acc', w.ACC_W, w.TH_W),
-    accToDot: signExtend('acc', w.ACC_W, w.DOT_W),
-    pcToAcc: `{${w.ACC_W - w.PC_W}'d0, pc}`,
+    accToTh: w.ACC_SIGNED ? signExtend('acc', w.ACC_W, w.TH_W) : resize('acc', w.ACC_W, w.TH_W),
+    accToDot: w.ACC_SIGNED ? signExtend('acc', w.ACC_W, w.DOT_W) : resize('acc', w.ACC_W, w.DOT_W),
+    pcToAcc: resize('pc', w.PC_W, w.ACC_W),
     bsumToAcc: w.BWN ? signExtend('bsum', bwn.rootWidth, w.ACC_W) : '',
-    prodToSum: signExtend('prod', w.PROD_W, w.SUM_W),
-    biasToSum: signExtend('bias_d', c.accBits, w.SUM_W),
+    prodToV: signExtend('prod', w.PROD_W, w.V_W),
+    biasToV: signExtend('bias', c.accBits, w.V_W),
+    vToSum: signExtend('v_pick', w.V_W, w.SUM_W),
+    ...scorePick(c.pe, w.SC_AW, w.V_W, dec.RD_AW),
     actMax: `${w.SUM_W}'sd${2 ** (c.actBits - 1) - 1}`,
     actMin: `-${w.SUM_W}'sd${2 ** (c.actBits - 1)}`,
     colsToDot: resize('cols', w.K_W, w.DOT_W),
@@ -218,7 +312,6 @@ function context(c: XnorConfig) {
     actMaxQ: `${c.actBits}'d${2 ** (c.actBits - 1) - 1}`,
     actMinQ: `${c.actBits}'d${2 ** (c.actBits - 1)}`,
     hostBufRaddr: `{src_sel, ${resize('rd_addr', dec.RD_AW, w.BUF_AW)}}`,
-    hostScoreAddr: resize('rd_addr', dec.RD_AW, w.SC_AW),
     fullLanes: w.BWN ? `(fixed_in ? ${w.LANE_W}'d${w.B} : ${w.LANE_W}'d${c.simd})` : `${w.LANE_W}'d${c.simd}`,
     subLast: `${w.SUB_W}'d${w.SUBS - 1}`,
     latZero: `${w.LAT}'d0`,
@@ -246,14 +339,11 @@ function context(c: XnorConfig) {
     statOffset: `${w.L_W}'d${XNOR_STATS_FIELDS.length % 2 ** w.L_W}`,
     popNodes: pop.nodes,
     popRoot: pop.root,
-    popRootW: pop.rootWidth,
-    popInputs: Array.from({ length: c.simd }, (_, k) => ({ k })),
     bwnNodes: bwn.nodes,
     bwnRoot: bwn.root,
     bwnRootW: bwn.rootWidth,
     bwnInputs: Array.from({ length: w.B }, (_, k) => ({ k, w: c.actBits + 1 })),
     BSUM_W: bwn.rootWidth,
-    pcFromRoot: pop.rootWidth === w.PC_W ? pop.root : `${pop.root}[${w.PC_W - 1}:0]`,
   };
 }
 
