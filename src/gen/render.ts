@@ -1,5 +1,5 @@
 import Handlebars from 'handlebars';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HWGEN_VERSION, PACKAGE_ROOT } from '../paths.js';
 
@@ -10,6 +10,11 @@ import { HWGEN_VERSION, PACKAGE_ROOT } from '../paths.js';
  */
 const hb = Handlebars.create();
 const cache = new Map<string, HandlebarsTemplateDelegate>();
+
+/** templates/partials/NAME.EXT.hbs is `{{> NAME}}` in any template: a block that several generated files share. */
+for (const f of readdirSync(join(PACKAGE_ROOT, 'templates', 'partials'))) {
+  hb.registerPartial(f.replace(/\..*$/, ''), readFileSync(join(PACKAGE_ROOT, 'templates', 'partials', f), 'utf8'));
+}
 
 export function renderTemplate(relPath: string, context: object): string {
   let t = cache.get(relPath);

@@ -7,6 +7,7 @@ import { folderBytes, runTclStubs, tinyModel } from '../../test/helpers/targets.
 import { buildTarget } from './build.js';
 import { PCIE_BOARDS } from './pcie.js';
 import { expectCClientMakes } from '../../test/helpers/c-client.js';
+import { expectTimingChecked } from '../../test/helpers/targets.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hwgen-pcie-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -47,6 +48,7 @@ describe('hwgen build --target pcie', () => {
     expect(log).toContain('connect_bd_intf_net intf:c2h_clock/M_AXIS intf:xdma/S_AXIS_C2H_0');
     expect(log).toContain('launch_runs impl_1 -to_step write_bitstream -jobs 4');
     expect(existsSync(join(out, 'out', 'hwgen.bit'))).toBe(true);
+    expectTimingChecked(out);
   }, SLOW);
 
   it('refuses options and boards it does not take, before any work, and leaves no folder', () => {

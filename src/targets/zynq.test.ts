@@ -17,6 +17,7 @@ import { buildTarget } from './build.js';
 import { MODEL_IMAGE } from './host-files.js';
 import { ZYNQ_BOARDS } from './zynq.js';
 import { expectCClientMakes } from '../../test/helpers/c-client.js';
+import { expectTimingChecked } from '../../test/helpers/targets.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hwgen-zynq-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -52,6 +53,7 @@ describe('hwgen build --target zynq', () => {
       expect(existsSync(join(out, 'out', 'hwgen.bit'))).toBe(true);
       expect(existsSync(join(out, 'out', 'hwgen.hwh'))).toBe(true);
       expect(existsSync(join(out, 'out', 'hwgen.xsa'))).toBe(xsa);
+      expectTimingChecked(out);
     }, SLOW);
   }
 
@@ -75,6 +77,7 @@ describe('hwgen build --target zynq', () => {
     expect(log).toContain('set_property top hwgen_uart_top fileset:sources_1');
     expect(log.some((l) => l.includes('create_bd'))).toBe(false);
     expect(existsSync(join(out, 'out', 'hwgen.bit'))).toBe(true);
+    expectTimingChecked(out);
 
     for (const [options, board, message] of [
       [{ uart: true }, 'zcu104', /--uart: hwgen has no UART pins for ZCU104 .*; use --board pynq-z2 or --board zedboard/],

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { compressModel } from '../../src/compress/compress.js';
@@ -24,11 +24,38 @@ export function tinyModel(dir: string): string {
 
 /** Runs a Vivado build script under tclsh against test/helpers/vivado-stubs.tcl; returns the Vivado commands it called. */
 export function runTclStubs(script: string): string[] {
-  const r = spawnSync('tclsh', [STUBS, script], { encoding: 'utf8' });
+  const r = spawnSync('tclsh', [STUBS, script], { encoding: 'utf8', env: { ...process.env, HWGEN_STUB_WNS: '', HWGEN_STUB_WHS: '' } });
   if (r.error) throw new Error(`tclsh did not run (Debian package 'tcl'): ${r.error.message}`);
   expect(r.stderr, 'the script under the Vivado stubs').toBe('');
   expect(r.status).toBe(0);
   return r.stdout.trim().split('\n');
+}
+
+/**
+ * The script under the stubs with implementation reporting these slacks (ns): a design that misses timing must
+ * stop with a clear error before it copies a bitstream out. Returns what it printed on stderr and its exit status.
+ */
+export function runTclStubsWithSlack(script: string, wns: number, whs: number): { stderr: string; status: number | null } {
+  const r = spawnSync('tclsh', [STUBS, script], { encoding: 'utf8', env: { ...process.env, HWGEN_STUB_WNS: String(wns), HWGEN_STUB_WHS: String(whs) } });
+  if (r.error) throw new Error(`tclsh did not run (Debian package 'tcl'): ${r.error.message}`);
+  return { stderr: r.stderr, status: r.status };
+}
+
+/**
+ * A build folder's Vivado script writes the timing and utilization reports into out/, and stops with a clear
+ * error, copying no bitstream, when implementation misses setup or hold timing.
+ */
+export function expectTimingChecked(buildDir: string): void {
+  const out = join(buildDir, 'out');
+  expect(existsSync(join(out, 'timing.rpt')) && existsSync(join(out, 'utilization.rpt'))).toBe(true);
+  for (const [wns, whs, bad] of [[-0.318, 0.05, 'setup'], [0.2, -0.012, 'hold']] as const) {
+    rmSync(out, { recursive: true, force: true });
+    const r = runTclStubsWithSlack(join(buildDir, 'build.tcl'), wns, whs);
+    expect(r.status, `a design that misses ${bad} timing`).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`timing is not met: worst setup slack ${wns} ns, worst hold slack ${whs} ns \\(see .*timing\\.rpt\\); build with fewer PEs`));
+    expect(existsSync(join(out, 'hwgen.bit'))).toBe(false);
+    expect(existsSync(join(out, 'timing.rpt'))).toBe(true);
+  }
 }
 
 /** Every file under `dir` by its relative path, with its contents. */

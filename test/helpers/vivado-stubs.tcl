@@ -16,6 +16,9 @@ namespace eval stub {
     variable files {}
     variable top ""
     variable bd ""
+    # The slack implementation reports, in ns: HWGEN_STUB_WNS / HWGEN_STUB_WHS set a design that misses timing.
+    variable wns [expr {[info exists ::env(HWGEN_STUB_WNS)] && $::env(HWGEN_STUB_WNS) ne "" ? $::env(HWGEN_STUB_WNS) : 0.412}]
+    variable whs [expr {[info exists ::env(HWGEN_STUB_WHS)] && $::env(HWGEN_STUB_WHS) ne "" ? $::env(HWGEN_STUB_WHS) : 0.051}]
     variable ports
     array set ports {}
 
@@ -180,6 +183,8 @@ stub::cmd get_property {} {} 2 2 {
     switch -- [lindex $pos 0] {
         PROGRESS { return 100% }
         STATUS { return "write_bitstream Complete!" }
+        STATS.WNS { stub::need {[lindex $pos 1] eq "run:impl_1"} "get_property STATS.WNS of [lindex $pos 1]"; return $stub::wns }
+        STATS.WHS { stub::need {[lindex $pos 1] eq "run:impl_1"} "get_property STATS.WHS of [lindex $pos 1]"; return $stub::whs }
         default { stub::fail "get_property: the stubs do not know [lindex $pos 0]" }
     }
 }
@@ -276,6 +281,9 @@ stub::cmd launch_runs {-jobs -to_step} {} 1 1 {
     }
 }
 stub::cmd wait_on_run {-timeout} {} 1 1 {}
+stub::cmd open_run {} {} 1 1 { stub::need {[lindex $pos 0] in {synth_1 impl_1}} "open_run: no run [lindex $pos 0]" }
+stub::cmd report_timing_summary {-file} {} 0 0 { close [open [dict get $opts -file] w] }
+stub::cmd report_utilization {-file} {} 0 0 { close [open [dict get $opts -file] w] }
 stub::cmd write_hw_platform {-file} {-fixed -include_bit -force} 0 0 {
     stub::need {[dict exists $opts -file]} "write_hw_platform: no -file"
     close [open [dict get $opts -file] w]
