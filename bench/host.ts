@@ -25,7 +25,7 @@ import { DEFAULT_MODELS } from '../src/model/default-models.js';
 import type { AnyBundle } from '../src/model/types.js';
 import { FASHION_MNIST_DIR, loadTestSet } from '../src/train/dataset.js';
 import { argmax } from '../src/train/kernels.js';
-import { faulty } from '../test/helpers/link-doubles.js';
+import { faulty } from '../host/fault-proxy.js';
 import { argValue } from './args.js';
 import { configFor, LAYERS, oneLayer, randomLayer } from './eie.js';
 
@@ -110,7 +110,7 @@ async function streaming(pes: number, only: string | undefined, faultSeconds: nu
     rows.push(row('serial: socat pty', await overPty(sim, bundle)));
   }
   for (const rate of only === 'stream' ? [] : [0.001, 0.01]) {
-    const dev = Device.over(faulty(await openTransport(sim.url), 1, rate), { timeoutMs: 100, tries: 40 });
+    const dev = Device.over(faulty(await openTransport(sim.url), { seed: 1, rate }), { timeoutMs: 100, tries: 40 });
     try {
       rows.push(row(`sim, ${rate * 100}% faults`, await timedLoad(dev, bundle, faultSeconds)));
     } finally {
