@@ -8,7 +8,7 @@ import { joinData, runCommand, splitResponses, statsCommand, takeFrame, type Com
 import { FRAME, NO_LAST_SEQ, parseIdentity, STATUS_FIELDS, type Identity } from '../src/protocol/link.js';
 import { Link, LinkError, type LinkOptions, type LinkStats } from './link.js';
 import type { Transport } from './transport.js';
-import { openTransport } from './open.js';
+import { linkOptionsOf, openTransport } from './open.js';
 
 /** What a board carries, from its IDENTIFY answer. */
 export interface DeviceInfo extends Identity {
@@ -70,8 +70,10 @@ export class Device {
 
   private constructor(private readonly link: Link) {}
 
+  /** Opens a board by URL; the URL's `tries` and `timeout` apply unless `opts` overrides them. */
   static async open(url: string, opts: Partial<LinkOptions> = {}): Promise<Device> {
-    return Device.over(await openTransport(url), opts);
+    const fromUrl = linkOptionsOf(url);
+    return Device.over(await openTransport(url), { ...fromUrl, ...opts });
   }
 
   /** A device on a transport already open (a test puts a fault injector in between). */

@@ -12,7 +12,7 @@ export { LinkError, DEFAULT_LINK } from './link.js';
 export type { LinkOptions, LinkStats } from './link.js';
 export { HwgenError } from '../src/errors.js';
 export type { Transport } from './transport.js';
-export { openTransport, linkDefaults } from './open.js';
+export { openTransport, linkDefaults, linkFlags } from './open.js';
 export { boardBundle, runChecked } from './batch.js';
 export type { CheckedRun, CheckedRunOptions } from './batch.js';
 export { readAnyBundle, decodeAnyBundle } from '../src/model/bundle.js';

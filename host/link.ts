@@ -23,19 +23,19 @@ export interface LinkOptions {
   window: number;
   /**
    * Milliseconds without one good frame from the far end, while a request waits, after which the link is dead
-   * and every request fails (default: 3 timeouts, at least 2 s).
+   * and every request fails (default: the timeout and 2 s more).
    */
   deadMs?: number;
 }
 
 export const DEFAULT_LINK: LinkOptions = { timeoutMs: 500, tries: 40, backoff: 1.5, window: 8 };
 
-/** The smallest dead-link bound: a far end a few round trips away must have time to answer. */
-const MIN_DEAD_MS = 2000;
+/** How much longer than one reply timeout a far end may stay silent before the link counts as dead. */
+const DEAD_AFTER_TIMEOUT_MS = 2000;
 
 /** The dead-link bound of a set of options. */
 export function deadMsOf(o: Pick<LinkOptions, 'timeoutMs' | 'deadMs'>): number {
-  return o.deadMs ?? Math.max(MIN_DEAD_MS, 3 * o.timeoutMs);
+  return o.deadMs ?? o.timeoutMs + DEAD_AFTER_TIMEOUT_MS;
 }
 
 export class LinkError extends HwgenError {
@@ -239,9 +239,9 @@ export class Link {
     if (this.inFlight.get(p.seq) !== p) return;
     const quiet = performance.now() - Math.max(this.lastGoodAt, p.firstSentAt);
     if (quiet >= this.deadMs) {
-      const what = this.bytesSinceGood ? `${this.bytesSinceGood} bytes came back, none of them a good frame` : 'nothing came back';
+      const what = this.bytesSinceGood ? `no good frame came back for ${(quiet / 1000).toFixed(1)} s (${this.bytesSinceGood} bytes of something else)` : `nothing came back for ${(quiet / 1000).toFixed(1)} s`;
       const err = new LinkError(
-        `${this.transport.name}: the link is dead: ${what} for ${(quiet / 1000).toFixed(1)} s (request ${p.seq}, ${p.tries} tries); ` +
+        `${this.transport.name}: the link is dead: ${what} (request ${p.seq}, ${p.tries} tries); ` +
           'check the cable, the port, the baud rate and that the board carries an hwgen build',
       );
       err.noAnswer = true;
@@ -289,7 +289,9 @@ export class Link {
     // TOO_LONG can also answer a frame whose length field was damaged on the way: final only when the frame
     // really is longer than the board's buffer.
     const tooLong = reason === NAK.TOO_LONG && this.maxPayloadWords !== undefined && p.payloadWords > this.maxPayloadWords;
-    if (reason === NAK.BAD_CRC || reason === NAK.BUSY || (reason === NAK.TOO_LONG && !tooLong)) return this.send(p);
+    // BUSY: the board is still executing this request (a resend came early); its timer asks again.
+    if (reason === NAK.BUSY) return;
+    if (reason === NAK.BAD_CRC || (reason === NAK.TOO_LONG && !tooLong)) return this.send(p);
     this.settle(p, new LinkError(`${this.transport.name}: the board refused request ${p.seq} (type ${p.type}): ${nakText(reason)}`));
   }
 
