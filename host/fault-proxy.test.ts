@@ -2,8 +2,8 @@
  * The link against byte faults on its real path: `hwgen run` in its own process on one socat pty pair, the
  * board built by `hwgen build --target sim` behind another (socat EXEC), and the fault proxy between the two.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,10 +12,10 @@ import { engineFor } from '../src/engines/registry.js';
 import { encodeBundle } from '../src/model/bundle.js';
 import { encodeNpy, parseNpy } from '../src/model/npy.js';
 import { DEFAULT_NUMERIC, type Bundle } from '../src/model/types.js';
-import { HWGEN_BIN, runHwgen } from '../test/helpers/cli.js';
+import { runHwgen } from '../test/helpers/cli.js';
+import { hwgenAsync, hwgenThroughFaults, socat } from '../test/helpers/pty-faults.js';
 import { gaussianMatrix, rng } from '../test/helpers/random.js';
-import { faultInjector, faultProxy } from './fault-proxy.js';
-import { openTransport } from './open.js';
+import { faultInjector } from './fault-proxy.js';
 
 describe('the fault injector', () => {
   it('faults about the share of bytes asked, each kind, the same way for the same seed, keeping the rest in order', () => {
@@ -40,7 +40,6 @@ describe('the fault injector', () => {
 let dir: string;
 const at = (f: string) => join(dir, f);
 let bundle: Bundle;
-const children: ChildProcess[] = [];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'hwgen-faults-'));
@@ -57,56 +56,7 @@ beforeAll(() => {
   expect(built.code).toBe(0);
   expect(spawnSync('socat', ['-V']).status, "socat is missing: install Debian's 'socat' package").toBe(0);
 }, 600_000);
-afterAll(() => {
-  children.forEach((c) => c.kill());
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function waitFor(paths: string[]): Promise<void> {
-  for (let i = 0; i < 250 && !paths.every((p) => existsSync(p)); i++) await new Promise((r) => setTimeout(r, 20));
-}
-
-/** socat with these addresses, killed after the test file. */
-function socat(...addresses: string[]): ChildProcess {
-  const c = spawn('socat', addresses, { stdio: 'ignore' });
-  children.push(c);
-  return c;
-}
-
-/** The CLI in its own process (the proxy runs in this one, so not spawnSync); killed as hung after `limitMs`. */
-function hwgenAsync(args: string[], limitMs: number): Promise<{ code: number | null; out: string; err: string; hung: boolean }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [HWGEN_BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.stderr.on('data', (d) => (err += d));
-    let hung = false;
-    const timer = setTimeout(() => ((hung = true), c.kill('SIGKILL')), limitMs);
-    c.on('close', (code) => (clearTimeout(timer), resolve({ code, out, err, hung })));
-  });
-}
-
-/**
- * A fresh board (the model behind a pty, as a board on a serial cable) and a host pty pair, the proxy between
- * them faulting `rate` of the bytes each way from `seed`; `hwgen run` of 30 inputs on the host end with the
- * CLI's defaults.
- */
-async function runThroughFaults(seed: number, rate: number, name: string) {
-  const [board, host, hostFar] = [at(`${name}-board`), at(`${name}-host`), at(`${name}-far`)];
-  const boardSocat = socat(`pty,raw,echo=0,link=${board}`, `EXEC:${at('board/model')} +verilator+rand+reset+2`);
-  const pairSocat = socat(`pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${hostFar}`);
-  await waitFor([board, host, hostFar]);
-  const proxy = faultProxy(await openTransport(`serial:${hostFar}`), await openTransport(`serial:${board}`), { seed, rate });
-  try {
-    const run = await hwgenAsync(['run', '--device', `serial:${host}`, '--model', 'm.hwb', '--input', 'x.npy', '-o', `${name}.npy`, '--raw', '--json'], 150_000);
-    return { run, proxy };
-  } finally {
-    await proxy.close();
-    boardSocat.kill();
-    pairSocat.kill();
-  }
-}
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('hwgen run through the fault proxy between two ptys, with the CLI defaults', () => {
   const expected = () => {
@@ -118,7 +68,10 @@ describe('hwgen run through the fault proxy between two ptys, with the CLI defau
 
   for (const [seed, rate] of [[1, 0.001], [2, 0.003], [3, 0.003], [4, 0.01], [5, 0.01]] as const) {
     it(`${rate * 100}% of the bytes faulted both ways (seed ${seed}): every output right, no hang`, async () => {
-      const { run, proxy } = await runThroughFaults(seed, rate, `s${seed}`);
+      // A fresh board each time, 30 inputs, the CLI's defaults.
+      const name = `s${seed}`;
+      const args = ['run', '--model', 'm.hwb', '--input', 'x.npy', '-o', `${name}.npy`, '--raw', '--json'];
+      const { run, toBoard, toHost } = await hwgenThroughFaults(dir, at('board/model'), args, { seed, rate, name });
       expect(run.hung, 'hwgen run hung').toBe(false);
       expect(run.err).toBe('');
       expect(run.code).toBe(0);
@@ -129,8 +82,34 @@ describe('hwgen run through the fault proxy between two ptys, with the CLI defau
       const rows = Array.from({ length: 30 }, (_, n) => Array.from((y.data as Int32Array).subarray(n * 9, (n + 1) * 9)));
       expect(rows).toEqual(expected());
       // The faults were there, both ways.
-      expect(proxy.toBoard.dropped + proxy.toBoard.flipped + proxy.toBoard.doubled + proxy.toBoard.delayed).toBeGreaterThan(0);
-      expect(proxy.toHost.bytes).toBeGreaterThan(1000);
+      expect(toBoard.dropped + toBoard.flipped + toBoard.doubled + toBoard.delayed).toBeGreaterThan(0);
+      expect(toHost.bytes).toBeGreaterThan(1000);
     }, 200_000);
   }
+});
+
+describe('a far end that stops answering, through the CLI with its defaults', () => {
+  it('a board gone silent is reported as a dead link within a few seconds, at once for a bad flag', async () => {
+    const [host, far] = [at('dead-host'), at('dead-far')];
+    const pair = await socat([`pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${far}`], [host, far]);
+    try {
+      // Nothing answers at the far end: the board is unplugged, or has no hwgen build.
+      const r = await hwgenAsync(dir, ['info', '--device', `serial:${host}`], 60_000);
+      expect(r.hung).toBe(false);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/the link is dead: nothing came back for 4\.\d s \(request 0, \d+ tries\); check the cable/);
+      expect(r.seconds).toBeLessThan(8);
+      const quick = await hwgenAsync(dir, ['info', '--device', `serial:${host}?timeout=100`], 60_000);
+      expect(quick.err).toMatch(/nothing came back for 4\.1 s/);
+      for (const [flags, message] of [
+        [['--tries', '0'], /--tries 0: give a whole number of tries per request from 1 to 1000/],
+        [['--timeout', 'soon'], /--timeout soon: give a whole number of milliseconds to wait for a reply before resending from 1 to 600000/],
+      ] as const) {
+        const bad = await hwgenAsync(dir, ['info', '--device', `serial:${host}`, ...flags], 60_000);
+        expect([bad.code, bad.err.trim()]).toEqual([2, expect.stringMatching(message)]);
+      }
+    } finally {
+      pair.kill();
+    }
+  }, 60_000);
 });

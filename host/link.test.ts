@@ -149,7 +149,7 @@ describe('the link matches replies to requests by number and frame, and never re
     const noisy = scripted();
     noisy.onRequest = () => noisy.send(Uint8Array.from({ length: 50 }, (_, i) => (i * 37) & 0xff));
     const garbage = new Link(noisy.transport, { timeoutMs: 100, tries: 1000, deadMs: 600 });
-    await expect(garbage.request(FRAME.IDENTIFY)).rejects.toThrow(/the link is dead: no good frame came back for 0\.6 s \(\d+ bytes of something else\)/);
+    await expect(garbage.request(FRAME.IDENTIFY)).rejects.toThrow(/the link is dead: no frame came back for 0\.6 s \(\d+ bytes of something else\)/);
 
     const mirror = scripted();
     mirror.onRequest = (f) => mirror.send(encodeFrame(f));

@@ -17,13 +17,14 @@ export interface LinkOptions {
    * answers nothing at all is declared dead sooner (deadMs).
    */
   tries: number;
-  /** While nothing good comes back, each retry waits this much longer than the one before, up to deadMs. */
+  /** While no frame comes back, each retry waits this much longer than the one before, up to deadMs. */
   backoff: number;
   /** Write-only requests in flight at once. */
   window: number;
   /**
-   * Milliseconds without one good frame from the far end, while a request waits, after which the link is dead
-   * and every request fails (default: the timeout and 2 s more).
+   * Milliseconds without one frame from the far end (good or damaged), while a request waits, after which the link is dead
+   * and every request fails (default: the timeout and 4 s more: a simulated board behind a pty needs a second or
+   * more of quiet to give up a frame whose length was damaged).
    */
   deadMs?: number;
 }
@@ -31,7 +32,7 @@ export interface LinkOptions {
 export const DEFAULT_LINK: LinkOptions = { timeoutMs: 500, tries: 40, backoff: 1.5, window: 8 };
 
 /** How much longer than one reply timeout a far end may stay silent before the link counts as dead. */
-const DEAD_AFTER_TIMEOUT_MS = 2000;
+const DEAD_AFTER_TIMEOUT_MS = 4000;
 
 /** The dead-link bound of a set of options. */
 export function deadMsOf(o: Pick<LinkOptions, 'timeoutMs' | 'deadMs'>): number {
@@ -99,9 +100,9 @@ export class Link {
   private readonly retired = new Map<number, { lastSend: number; at: number }>();
   private answeredFloor = 0;
   private retryPump?: NodeJS.Timeout;
-  /** When the far end last sent a good frame, and the bytes since then (garbage, damaged frames). */
-  private lastGoodAt = performance.now();
-  private bytesSinceGood = 0;
+  /** When the far end last sent a frame (good or damaged), and the bytes since then that formed none. */
+  private lastFrameAt = performance.now();
+  private bytesSinceFrame = 0;
   private closed?: Error;
   /** Requests waiting for room in the window, or for the link to drain before a request that must go alone. */
   private readonly queue: { run: (seq: number) => void; alone: boolean; reject: (e: Error) => void }[] = [];
@@ -225,11 +226,11 @@ export class Link {
     this.stats.bytesSent += p.frame.length;
     this.transport.write(p.frame).catch((e: Error) => this.fail(new LinkError(`${this.transport.name}: cannot write (${e.message})`)));
     clearTimeout(p.timer);
-    // Waits grow only while nothing good comes back (a far end that is busy or gone); a noisy link that answers
+    // Waits grow only while no frame comes back (a far end that is busy or gone); a noisy link that answers
     // is retried at the plain timeout. Never past the dead-link bound, so that a dead link is found in time.
-    const silent = this.lastGoodAt < p.firstSentAt;
+    const silent = this.lastFrameAt < p.firstSentAt;
     p.waitMs = p.tries === 1 || !silent ? this.opts.timeoutMs : Math.min(p.waitMs * this.opts.backoff, this.deadMs / 2);
-    const toDead = this.deadMs - (now - Math.max(this.lastGoodAt, p.firstSentAt));
+    const toDead = this.deadMs - (now - Math.max(this.lastFrameAt, p.firstSentAt));
     p.timer = setTimeout(() => this.timeout(p), Math.max(1, Math.min(p.waitMs, toDead)));
   }
 
@@ -237,9 +238,9 @@ export class Link {
     // A frame cut short by a lost byte never completes: give it up and look at what came after it.
     for (const r of this.parser.skip()) this.handle(r);
     if (this.inFlight.get(p.seq) !== p) return;
-    const quiet = performance.now() - Math.max(this.lastGoodAt, p.firstSentAt);
+    const quiet = performance.now() - Math.max(this.lastFrameAt, p.firstSentAt);
     if (quiet >= this.deadMs) {
-      const what = this.bytesSinceGood ? `no good frame came back for ${(quiet / 1000).toFixed(1)} s (${this.bytesSinceGood} bytes of something else)` : `nothing came back for ${(quiet / 1000).toFixed(1)} s`;
+      const what = this.bytesSinceFrame ? `no frame came back for ${(quiet / 1000).toFixed(1)} s (${this.bytesSinceFrame} bytes of something else)` : `nothing came back for ${(quiet / 1000).toFixed(1)} s`;
       const err = new LinkError(
         `${this.transport.name}: the link is dead: ${what} (request ${p.seq}, ${p.tries} tries); ` +
           'check the cable, the port, the baud rate and that the board carries an hwgen build',
@@ -252,15 +253,17 @@ export class Link {
 
   private receive(bytes: Uint8Array): void {
     this.stats.bytesReceived += bytes.length;
-    this.bytesSinceGood += bytes.length;
+    this.bytesSinceFrame += bytes.length;
     for (const r of this.parser.push(bytes)) this.handle(r);
   }
 
   private handle(r: Received): void {
     if (this.closed) return;
+    // Any frame, even a damaged one (its magic and header came through), shows a far end that speaks the
+    // protocol over a noisy line: only silence or bytes that never form a frame make a link dead.
+    this.lastFrameAt = performance.now();
+    this.bytesSinceFrame = 0;
     if (r.ok) {
-      this.lastGoodAt = performance.now();
-      this.bytesSinceGood = 0;
       if (r.frame.type !== FRAME.ACK && r.frame.type !== FRAME.NAK) {
         // Requests coming back: a loopback, or a far end that echoes what it gets. No board does that.
         const name = (Object.keys(FRAME) as (keyof typeof FRAME)[]).find((k) => FRAME[k] === r.frame.type) ?? `type 0x${r.frame.type.toString(16)}`;

@@ -69,7 +69,7 @@ export function linkOptionsOf(url: string): Partial<LinkOptions> {
 }
 
 /** `--tries` and `--timeout` of the CLI, checked by the same rules as the URL's. */
-export function linkFlags(flags: { tries?: number; timeout?: number }): Partial<LinkOptions> {
+export function linkFlags(flags: { tries?: string | number; timeout?: string | number }): Partial<LinkOptions> {
   const opts: Partial<LinkOptions> = {};
   for (const [key, p] of Object.entries(LINK_PARAMS)) {
     const v = flags[key as keyof typeof flags];

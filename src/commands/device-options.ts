@@ -12,8 +12,8 @@ import type { AnyBundle, EngineName } from '../model/types.js';
 export interface DeviceArgs {
   device: string;
   json: boolean;
-  tries?: number;
-  timeout?: number;
+  tries?: string;
+  timeout?: string;
 }
 
 export function deviceOptions<T>(y: Argv<T>): Argv<T & DeviceArgs> {
@@ -26,10 +26,10 @@ export function deviceOptions<T>(y: Argv<T>): Argv<T & DeviceArgs> {
         'the board: serial:/dev/ttyUSB1?baud=3000000, xdma:/dev/xdma0 (the XDMA device prefix), or sim:DIR (a folder from hwgen build --target sim); ' +
         'any takes ?tries=N&timeout=MS for the link',
     })
-    .option('tries', { type: 'number', describe: `tries per request before the link gives up (1..1000) [default: the URL's tries=, or ${DEFAULT_LINK.tries}]` })
+    .option('tries', { type: 'string', describe: `tries per request before the link gives up (1..1000) [default: the URL's tries=, or ${DEFAULT_LINK.tries}]` })
     .option('timeout', {
-      type: 'number',
-      describe: `milliseconds to wait for a reply before resending (1..600000); a far end silent for this and 2 s more is a dead link [default: the URL's timeout=, or ${DEFAULT_LINK.timeoutMs} (3000 for sim:)]`,
+      type: 'string',
+      describe: `milliseconds to wait for a reply before resending (1..600000); a far end silent for this and 4 s more is a dead link [default: the URL's timeout=, or ${DEFAULT_LINK.timeoutMs} (3000 for sim:)]`,
     })
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON (and no progress bar)' }) as unknown as Argv<T & DeviceArgs>;
 }
