@@ -158,4 +158,19 @@ describe('the link matches replies to requests by number and frame, and never re
     await expect(echo.request(FRAME.IDENTIFY)).rejects.toThrow(/sent a IDENTIFY request back: it echoes what it receives/);
     expect(performance.now() - t1).toBeLessThan(200);
   });
+
+  it("never sends a COMMAND with the number whose reply the board kept from an earlier session before one of ours is answered", async () => {
+    const far = scripted();
+    const link = new Link(far.transport, { timeoutMs: 1000, window: 4 });
+    // STATUS said lastSeq 0: the board would answer a COMMAND numbered 0 from the reply it kept.
+    link.avoid(0);
+    const seen: number[] = [];
+    far.onRequest = (f) => (seen.push(f.seq), far.reply(f.seq, [f.payload[0]]));
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, n) => link.request(FRAME.COMMAND, Uint32Array.of(n), { idempotent: true })));
+    expect(answers.map((a) => a[0])).toEqual(Array.from({ length: 300 }, (_, n) => n));
+    expect(seen[0]).toBe(1);
+    // 0 comes round again only after the board has answered COMMANDs of ours.
+    expect(seen.indexOf(0)).toBeGreaterThan(200);
+    await link.close();
+  });
 });

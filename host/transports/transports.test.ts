@@ -11,6 +11,8 @@ import { linkDefaults, linkFlags, openTransport } from '../open.js';
 import { openDevice } from '../index.js';
 import { HwgenError } from '../../src/errors.js';
 import { Device } from '../device.js';
+import { MEM, OP, addressWord, header } from '../../src/protocol/command-set.js';
+import type { Command } from '../../src/protocol/command-words.js';
 import { simDevice } from '../sim-device.js';
 import { compressModel } from '../../src/compress/compress.js';
 import { DEFAULT_NUMERIC } from '../../src/model/types.js';
@@ -166,6 +168,33 @@ describe('the driver on the Verilator model of the shell and engine through the 
       await loadAndRun(dev, b);
     } finally {
       await dev.close();
+    }
+  });
+
+  it("a board that kept the reply of an earlier session's last COMMAND does not answer a new one with it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hwgen-pty-sessions-'));
+    const tty = join(dir, 'tty');
+    // ignoreeof: the model lives on between sessions, as a board does.
+    children.push(spawn('socat', [`pty,raw,echo=0,link=${tty},ignoreeof`, `EXEC:${join(b.sim.dir, 'model')} +verilator+rand+reset+2`], { stdio: 'ignore' }));
+    for (let i = 0; i < 100 && !existsSync(tty); i++) await new Promise((r) => setTimeout(r, 20));
+    const spmat = b.sim.engine.memories(b.sim.config).memories.find((m) => m.mem === 'SPMAT')!;
+    const words = Math.ceil(spmat.read!.bits / 32);
+    // One frame: write an item, read it back. Each session sends one such COMMAND after opening.
+    const writeRead = (v: number): Command[] => [
+      { op: OP.WRITE, respWords: 0, words: [header(OP.WRITE, MEM.SPMAT, 1), addressWord(0, 0), ...Array.from({ length: words }, () => v)] },
+      { op: OP.READ, respWords: words, words: [header(OP.READ, MEM.SPMAT, 1), addressWord(0, 0)] },
+    ];
+    const mask = Number((1n << BigInt(spmat.read!.bits % 32 || 32)) - 1n) >>> 0;
+    for (const v of [0x1111_1111, 0x2222_2222, 0x0303_0303]) {
+      const dev = await Device.open(`serial:${tty}`);
+      try {
+        await dev.info();
+        const [, read] = await dev.commands(writeRead(v));
+        // Each session reads its own write, not the answer the board kept for the session before (same numbers, same shape).
+        expect((read.at(-1)! & mask) >>> 0).toBe((v & mask) >>> 0);
+      } finally {
+        await dev.close();
+      }
     }
   });
 
