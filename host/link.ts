@@ -4,10 +4,11 @@ import type { Transport } from './transport.js';
 
 /**
  * The host side of the link protocol (docs/protocol.md): numbers requests, sends them as frames, matches
- * replies by sequence number, resends on NAK or timeout with growing waits and a bounded number of tries,
- * and keeps several write-only frames in flight so the link stays busy. It never waits without a timer and
- * never leaves a request unanswered: every request resolves with its reply's payload or rejects with a
- * LinkError that says what to check.
+ * replies by sequence number and by shape, resends on NAK or timeout with a bounded number of tries, and keeps
+ * several write-only frames in flight so the link stays busy. A number is never reused while its request is in
+ * flight or a reply to it may still come. It never waits without a timer and never leaves a request
+ * unanswered: every request resolves with its reply's payload or rejects with a LinkError that says what to
+ * check, at the latest when the far end has sent no frame for the dead-link bound.
  */
 export interface LinkOptions {
   /** Milliseconds to wait for a reply before resending. */
