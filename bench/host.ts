@@ -181,7 +181,7 @@ async function cliFaults(seeds: number, inputs: number): Promise<void> {
   try {
     cliBoard(dir, inputs);
     const cols = ['faults', 'runs ok', 'wrong/lost', 'hung', 'seconds (mean)', 'retries (mean)', 'load eff.', 'run eff.', 'best eff. (frame)'];
-    console.log('  ' + cols.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(i === 8 ? 24 : 16))).join(''));
+    console.log('  ' + cols.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(i === 8 ? 26 : 16))).join(''));
     for (const rate of FAULT_RATES) {
       let ok = 0, wrong = 0, hung = 0, seconds = 0, retries = 0, loadEff = 0, runEff = 0;
       const errors: string[] = [];
@@ -207,7 +207,7 @@ async function cliFaults(seeds: number, inputs: number): Promise<void> {
       const mean = (x: number) => (ok ? x / ok : 0);
       const pct = (x: number) => `${(mean(x) * 100).toFixed(1)}%`;
       const row = [`${rate * 100}%`, `${ok}/${seeds}`, String(wrong), String(hung), mean(seconds).toFixed(1), mean(retries).toFixed(0), pct(loadEff), pct(runEff), boundText(rate)];
-      console.log('  ' + row.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(i === 8 ? 24 : 16))).join(''));
+      console.log('  ' + row.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(i === 8 ? 26 : 16))).join(''));
       for (const e of errors) console.log(`    failed: ${e}`);
     }
     console.log('  load eff. / run eff. = payload bytes / bytes sent while loading / running (each run loads: the board is fresh); the bound counts a frame and its reply lost when a byte of either is damaged');

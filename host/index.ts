@@ -13,6 +13,8 @@ export type { LinkOptions, LinkStats } from './link.js';
 export { HwgenError } from '../src/errors.js';
 export type { Transport } from './transport.js';
 export { openTransport, linkDefaults, linkFlags } from './open.js';
+export { faultInjector, faultProxy, faulty } from './fault-proxy.js';
+export type { FaultCounts, FaultOptions } from './fault-proxy.js';
 export { boardBundle, runChecked } from './batch.js';
 export type { CheckedRun, CheckedRunOptions } from './batch.js';
 export { readAnyBundle, decodeAnyBundle } from '../src/model/bundle.js';
