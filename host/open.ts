@@ -3,17 +3,20 @@ import { LinkError, type LinkOptions } from './link.js';
 import type { Transport } from './transport.js';
 import { openSerial } from './transports/serial.js';
 import { openSim } from './transports/sim.js';
+import { openTcp } from './transports/tcp.js';
 import { openXdma } from './transports/xdma.js';
 
 /**
  * Device URLs to transports: `serial:/dev/ttyUSB1?baud=3000000`, `xdma:/dev/xdma0`, `sim:DIR` (a simulator
- * model built by `hwgen build --target sim`); any of them takes `tries=N` and `timeout=MS` for the link. A new
- * transport is a module in host/transports/ plus one line here, with the parameters it takes.
+ * model built by `hwgen build --target sim`), `tcp:HOST:PORT` (a bridge serving the link on a socket); any of
+ * them takes `tries=N` and `timeout=MS` for the link. A new transport is a module in host/transports/ plus one
+ * line here: how to open it, how its URL reads and the parameters it takes.
  */
-const TRANSPORTS: Record<string, { params: string[]; open: (path: string, params: URLSearchParams) => Promise<Transport> }> = {
-  serial: { params: ['baud'], open: (path, params) => openSerial(path, baudOf(params.get('baud'))) },
-  xdma: { params: [], open: (path) => openXdma(path) },
-  sim: { params: [], open: (path) => openSim(path) },
+const TRANSPORTS: Record<string, { open: (path: string, params: URLSearchParams) => Promise<Transport>; form: string; params: string[] }> = {
+  serial: { open: (path, params) => openSerial(path, baudOf(params.get('baud'))), form: 'serial:PATH', params: ['baud'] },
+  xdma: { open: (path) => openXdma(path), form: 'xdma:PATH', params: [] },
+  sim: { open: (path) => openSim(path), form: 'sim:DIR', params: [] },
+  tcp: { open: (address) => openTcp(address), form: 'tcp:HOST:PORT', params: [] },
 };
 
 /** The link's parameters, which every URL takes: each one's LinkOptions field and its range. */
@@ -32,7 +35,7 @@ interface DeviceUrl {
 export function parseDeviceUrl(url: string): DeviceUrl {
   const m = /^([a-z]+):(.+?)(?:\?(.*))?$/.exec(url);
   if (!m || !Object.hasOwn(TRANSPORTS, m[1])) {
-    throw new LinkError(`device '${url}': expected ${Object.keys(TRANSPORTS).map((s) => `${s}:PATH`).join(' or ')} (e.g. serial:/dev/ttyUSB1?baud=${DEFAULT_BAUD})`, 2);
+    throw new LinkError(`device '${url}': expected ${Object.values(TRANSPORTS).map((t) => t.form).join(' or ')} (e.g. serial:/dev/ttyUSB1?baud=${DEFAULT_BAUD})`, 2);
   }
   const params = new URLSearchParams(m[3] ?? '');
   const takes = [...TRANSPORTS[m[1]].params, ...Object.keys(LINK_PARAMS)];

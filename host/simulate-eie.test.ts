@@ -177,7 +177,7 @@ describe('EIE command decoder', () => {
     const out = runStream(model().binary, words).words;
     const before = cmds.length;
     let at = 0;
-    for (let i = 0; i < before; i++) at += 1 + (out[at] & 0xffff);
+    for (let i = 0; i < before; i++) at += 1 + parseStatus(out[at]).count;
     expect(parseStatus(out[at])).toEqual({ op: OP.WRITE, status: STATUS.BAD_ADDR, count: 0 });
     expect(parseStatus(out[at + 1])).toEqual({ op: OP.RUN, status: STATUS.OK, count: 1 });
     const y = Int32Array.from(out.subarray(at + 4, at + 4 + 9), (v) => v | 0);

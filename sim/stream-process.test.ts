@@ -3,7 +3,7 @@ import { gaussianMatrix, rng } from '../test/helpers/random.js';
 import { compressModel } from '../src/compress/compress.js';
 import { configForBundle } from '../src/engines/eie/config.js';
 import { renderEie } from '../src/engines/eie/rtl.js';
-import { STATUS } from '../src/protocol/command-set.js';
+import { STATUS, parseStatus } from '../src/protocol/command-set.js';
 import { bundleForward, quantizeInput } from '../src/golden/eie.js';
 import { inputCommands, loadCommands, readCommands } from '../src/engines/eie/image.js';
 import { runCommand } from '../src/protocol/command-words.js';
@@ -22,7 +22,7 @@ describe('a model spoken to one command at a time', () => {
     const config = configForBundle(bundle);
     const sim = new StreamProcess(buildModel({ files: renderEie(config), top: 'eie_top' }).binary);
     try {
-      for (const cmd of loadCommands(bundle, config)) expect((await sim.command(cmd.words))[0] >>> 16 & 0xff).toBe(STATUS.OK);
+      for (const cmd of loadCommands(bundle, config)) expect(parseStatus((await sim.command(cmd.words))[0]).status).toBe(STATUS.OK);
       for (let n = 0; n < 3; n++) {
         const x = quantizeInput(Array.from(gaussianMatrix(r, 9, 1)), numeric);
         for (const cmd of inputCommands(x, config)) await sim.command(cmd.words);

@@ -12,6 +12,8 @@ import { buildCommand, buildModeRules } from './commands/build.js';
 import { infoCommand } from './commands/info.js';
 import { loadCommand } from './commands/load.js';
 import { runCommand } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
+import { imageCommand } from './commands/image.js';
 import { refuseInert, refuseRepeated, type ModeRule } from './commands/options.js';
 
 /** Per command, the options that do nothing in some mode. */
@@ -35,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
     .command(infoCommand)
     .command(loadCommand)
     .command(runCommand)
+    .command(serveCommand)
+    .command(imageCommand)
     .middleware((a) => {
       refuseRepeated(a);
       refuseInert(argv, a, MODE_RULES[String(a._[0])] ?? []);

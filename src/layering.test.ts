@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from './paths.js';
-import { importsOf, layerOf, wrongWayImports } from './layering.js';
+import { LAYERS, importsOf, layerOf, wrongWayImports } from './layering.js';
 
 describe('imports run one way', () => {
   it('no module imports a layer above its own', () => {
@@ -30,5 +30,13 @@ describe('imports run one way', () => {
     expect(layerOf('src/cli.ts')).toBe('cli');
     expect(layerOf('src/engines/eie/config.ts')).toBe('engines');
     expect(layerOf('src/engines/eie/config.test.ts')).toBeUndefined();
+  });
+
+  it('places a network above the engines and below the shell, targets, host and reports', () => {
+    expect(layerOf('src/network/plan.ts')).toBe('network');
+    const imports = (name: string) => LAYERS.find((l) => l.name === name)!.imports;
+    expect(imports('network')).toContain('engines');
+    for (const below of ['model', 'golden', 'engines', 'protocol', 'gen']) expect(imports(below)).not.toContain('network');
+    for (const above of ['shell', 'targets', 'host', 'report']) expect(imports(above)).toContain('network');
   });
 });

@@ -14,12 +14,13 @@ export const LAYERS: { name: string; holds: string[]; imports: string[] }[] = [
   { name: 'protocol', holds: ['src/protocol/'], imports: ['base'] },
   { name: 'gen', holds: ['src/gen/'], imports: ['base', 'model', 'protocol'] },
   { name: 'engines', holds: ['src/engines/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen'] },
-  { name: 'shell', holds: ['src/shell/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines'] },
-  { name: 'targets', holds: ['src/targets/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines', 'shell', 'sim'] },
+  { name: 'network', holds: ['src/network/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines'] },
+  { name: 'shell', holds: ['src/shell/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines', 'network'] },
+  { name: 'targets', holds: ['src/targets/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines', 'network', 'shell', 'sim'] },
   { name: 'train', holds: ['src/train/'], imports: ['base', 'model', 'golden', 'compress'] },
-  { name: 'report', holds: ['src/report/'], imports: ['base', 'model', 'golden', 'compress', 'gen', 'engines'] },
+  { name: 'report', holds: ['src/report/'], imports: ['base', 'model', 'golden', 'compress', 'gen', 'engines', 'network'] },
   { name: 'sim', holds: ['sim/'], imports: ['base'] },
-  { name: 'host', holds: ['host/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines', 'shell', 'targets', 'sim'] },
+  { name: 'host', holds: ['host/'], imports: ['base', 'model', 'golden', 'compress', 'protocol', 'gen', 'engines', 'network', 'shell', 'targets', 'sim'] },
   { name: 'cli', holds: ['src/cli.ts', 'src/commands/'], imports: ['*'] },
 ];
 

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Transport } from '../transport.js';
@@ -68,8 +69,52 @@ describe('transports (a protocol double at the far end; the shell RTL comes with
     fromHost.destroy();
   });
 
-  it('refuses an unknown scheme, a missing device and a bad baud rate with what to do', async () => {
-    await expect(openTransport('tcp:1.2.3.4')).rejects.toThrow(/device 'tcp:1.2.3.4': expected serial:PATH or xdma:PATH/);
+  it('tcp: frames through a real socket to a far end listening on loopback; one connection after another', async () => {
+    const server = createServer((socket) => {
+      const far: Transport = {
+        name: 'far',
+        write: (bytes) => new Promise((resolve, reject) => socket.write(bytes, (e) => (e ? reject(e) : resolve()))),
+        onData: (fn) => socket.on('data', (b) => fn(new Uint8Array(b))),
+        onClose: () => {},
+        close: async () => void socket.end(),
+      };
+      new ShellDouble(far, echo);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      await exchange(await openTransport(`tcp:127.0.0.1:${port}`), 12);
+      await exchange(await openTransport(`tcp:localhost:${port}`), 3);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('tcp: a far end that hangs up is reported as a closed link, not a timeout', async () => {
+    const server = createServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const link = new Link(await openTransport(`tcp:127.0.0.1:${port}`), { timeoutMs: 60_000 });
+      await expect(link.request(FRAME.IDENTIFY)).rejects.toThrow(/tcp:127\.0\.0\.1:\d+: the link closed \(the far end closed the connection\)/);
+      await link.close();
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses an unknown scheme, a missing device, a bad address and a bad baud rate with what to do', async () => {
+    await expect(openTransport('usb:1.2.3.4')).rejects.toThrow(/device 'usb:1.2.3.4': expected serial:PATH or xdma:PATH or sim:DIR or tcp:HOST:PORT/);
+    for (const bad of ['tcp:1.2.3.4', 'tcp:host:0', 'tcp:host:65536', 'tcp::7700', 'tcp:[zz]:7700']) {
+      await expect(openTransport(bad)).rejects.toThrow(/expected HOST:PORT with a port from 1 to 65535/);
+    }
+    // A port nothing listens on: found by binding one and closing it.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const free = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    await expect(openTransport(`tcp:127.0.0.1:${free}`)).rejects.toThrow(/nothing listens on 127\.0\.0\.1 port \d+; start the bridge/);
+    await expect(openTransport('tcp:no-such-host.invalid:7700')).rejects.toThrow(/the host name 'no-such-host\.invalid' does not resolve/);
     await expect(openTransport('serial:/dev/no-such-tty')).rejects.toThrow(/cannot open the port/);
     await expect(openTransport('xdma:/dev/no-such-xdma')).rejects.toThrow(/no such device: is the XDMA driver loaded/);
     await expect(openTransport('serial:/dev/null?baud=fast')).rejects.toThrow(/baud=fast: give a whole number/);

@@ -23,7 +23,7 @@ export function deviceOptions<T>(y: Argv<T>): Argv<T & DeviceArgs> {
       type: 'string',
       demandOption: true,
       describe:
-        'the board: serial:/dev/ttyUSB1?baud=3000000, xdma:/dev/xdma0 (the XDMA device prefix), or sim:DIR (a folder from hwgen build --target sim); ' +
+        'the board: serial:/dev/ttyUSB1?baud=3000000, xdma:/dev/xdma0 (the XDMA device prefix), sim:DIR (a folder from hwgen build --target sim), or tcp:HOST:PORT (a bridge or hwgen serve); ' +
         'any takes ?tries=N&timeout=MS for the link',
     })
     .option('tries', { type: 'string', describe: `tries per request before the link gives up (1..1000) [default: the URL's tries=, or ${DEFAULT_LINK.tries}]` })

@@ -90,7 +90,8 @@ describe('hwgen info / load / run on a simulated board', () => {
       expect(r.err).toMatch(msg);
       expect(r.code).toBe(code);
     };
-    refused(['info', '--device', 'tcp:1.2.3.4'], 2, /device 'tcp:1\.2\.3\.4': expected serial:PATH or xdma:PATH or sim:PATH/);
+    refused(['info', '--device', 'usb:1.2.3.4'], 2, /device 'usb:1\.2\.3\.4': expected serial:PATH or xdma:PATH or sim:DIR or tcp:HOST:PORT/);
+    refused(['info', '--device', 'tcp:1.2.3.4'], 2, /device 'tcp:1\.2\.3\.4': expected HOST:PORT with a port from 1 to 65535/);
     refused(['info', '--device', 'sim:no-board'], 1, /sim:no-board: no simulator model there .*build one with hwgen build --target sim/);
     refused(['load', '--device', 'sim:board', '--model', DEFAULT_MODELS.xnor], 1, /the board carries the EIE engine; this bundle is for the XNOR engine/);
     refused(['load', '--device', 'sim:board', '--model', 'big.hwb'], 1, /does not fit the hardware/);

@@ -3,7 +3,7 @@ import { gaussian, gaussianMatrix, rng } from '../../test/helpers/random.js';
 import { compressModel } from '../compress/compress.js';
 import { binarizeModel } from '../compress/binarize.js';
 import { type AnyBundle, type BatchNorm, type FloatLayer } from '../model/types.js';
-import { ALL_PES, MEM, OP, STATUS, addressWord, header, parseStatus } from '../protocol/command-set.js';
+import { ALL_PES, MEM, OP, STATUS, addressWord, header, parseAddress, parseHeader, parseStatus } from '../protocol/command-set.js';
 import { checksumCommand, checksumOf, runCommand, splitResponses, type Command } from '../protocol/command-words.js';
 import { buildModel, runStream } from '../../sim/verilator.js';
 import { checksumCommands, expectedChecksums, type ChecksumRange } from './checksum.js';
@@ -13,7 +13,7 @@ import { engineFor } from './registry.js';
 /** The CHECKSUM answers of a stream: the data word after each CHECKSUM's status word, in order. */
 function checksumAnswers(out: Uint32Array): number[] {
   const got: number[] = [];
-  for (let at = 0; at < out.length; at += 1 + (out[at] & 0xffff)) {
+  for (let at = 0; at < out.length; at += 1 + parseStatus(out[at]).count) {
     const st = parseStatus(out[at]);
     if (st.op === OP.CHECKSUM) got.push(st.count === 1 ? out[at + 1] : -1);
   }
@@ -65,15 +65,13 @@ function setup(given: AnyBundle) {
 /** The first item of `r` with one bit flipped, as a raw WRITE (every word of the item as the load sent it, bit 0 of word 0 flipped). */
 function corrupt(load: Command[], r: ChecksumRange): Command {
   const cmd = load.find((c) => {
-    const code = (c.words[0] >>> 16) & 0xff;
-    const pe = c.words[1] >>> 24;
-    const addr = c.words[1] & 0xffffff;
-    const count = c.words[0] & 0xffff;
+    const { mem: code, count } = parseHeader(c.words[0]);
+    const { pe, addr } = parseAddress(c.words[1]);
     return c.op === OP.WRITE && code === MEM[r.mem] && (pe === r.pe || pe === ALL_PES) && addr <= r.addr && r.addr < addr + count;
   })!;
-  const count = cmd.words[0] & 0xffff;
+  const { count } = parseHeader(cmd.words[0]);
   const itemWords = (cmd.words.length - 2) / count;
-  const at = r.addr - (cmd.words[1] & 0xffffff);
+  const at = r.addr - parseAddress(cmd.words[1]).addr;
   const item = cmd.words.slice(2 + at * itemWords, 2 + (at + 1) * itemWords);
   item[0] = (item[0] ^ 1) >>> 0;
   return { op: OP.WRITE, respWords: 0, words: [header(OP.WRITE, MEM[r.mem], 1), addressWord(r.pe, r.addr), ...item] };
@@ -85,7 +83,7 @@ describe('CHECKSUM', () => {
       const { engine, bundle, config, load, ranges, binary } = setup(make());
       const spec = engine.memories(config);
       // every memory a load writes is covered, each PE's copy where the engine keeps one per PE
-      const written = new Set(load.map((c) => (c.words[0] >>> 16) & 0xff));
+      const written = new Set(load.map((c) => parseHeader(c.words[0]).mem));
       expect(new Set(ranges.map((r) => MEM[r.mem]))).toEqual(written);
       for (const m of spec.memories.filter((x) => written.has(MEM[x.mem]) && x.read?.copies)) {
         expect(new Set(ranges.filter((r) => r.mem === m.mem).map((r) => r.pe)).size, m.mem).toBe(m.read!.copies);

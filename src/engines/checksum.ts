@@ -1,5 +1,5 @@
 import { HwgenError } from '../errors.js';
-import { ALL_PES, MAX_BURST, MEM, OP, type Mem } from '../protocol/command-set.js';
+import { ALL_PES, MAX_BURST, MEM, OP, parseAddress, parseHeader, type Mem } from '../protocol/command-set.js';
 import { checksumCommand, checksumOf, toWords, type Command } from '../protocol/command-words.js';
 import { readLanes, type DecoderMemory, type DecoderSpec } from '../gen/decoder.js';
 
@@ -41,14 +41,12 @@ export function expectedChecksums(spec: DecoderSpec, load: Command[]): ChecksumR
   const held = new Map<number, Map<number, Map<number, number[]>>>();
   for (const cmd of load) {
     if (cmd.op !== OP.WRITE) continue;
-    const code = (cmd.words[0] >>> 16) & 0xff;
-    const count = cmd.words[0] & 0xffff;
+    const { mem: code, count } = parseHeader(cmd.words[0]);
     const name = MEM_NAME.get(code);
     const m = spec.memories.find((x) => x.mem === name);
     // Inputs (walking bursts) are not part of a load: what a run leaves there is no weight.
     if (!m?.write || !m.read || cmd.walk || m.read.walk) throw new HwgenError(`a load writes memory ${name ?? code}, which has no checksum`);
-    const pe = cmd.words[1] >>> 24;
-    const addr = cmd.words[1] & 0xffffff;
+    const { pe, addr } = parseAddress(cmd.words[1]);
     const lanes = readLanes(m);
     const itemWords = (cmd.words.length - 2) / count;
     const copies = held.get(code) ?? new Map<number, Map<number, number[]>>();

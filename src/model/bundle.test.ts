@@ -373,7 +373,7 @@ describe('decodeBundle: damaged and foreign files', () => {
   });
 
   it('says a newer hwgen is needed for a newer version, flags, tags, kinds or keys', () => {
-    expect(decodeError(buildFile(f.sections, 3)).message).toMatch(/format version 3, but this hwgen reads version 2; the bundle needs a newer hwgen/);
+    expect(decodeError(buildFile(f.sections, 4)).message).toMatch(/format version 4, but this hwgen reads versions 1 to 3; the bundle needs a newer hwgen/);
     expect(decodeError(buildFile(f.sections, 2, 1)).message).toMatch(/flags 0x1 .*newer hwgen/);
     expect(decodeError(editMeta(good, (m) => (m.engine = 'ternary'))).message).toMatch(/engine "ternary" is not known to this hwgen; the bundle needs a newer hwgen/);
     const xnor = [...f.sections, { tag: 'XBIN', index: 1, payload: new Uint8Array(3) }];

@@ -158,6 +158,15 @@ export interface BinaryBundle {
 
 export type AnyBundle = Bundle | BinaryBundle;
 
+/**
+ * A network: segments in order, each one engine's consecutive layers with that engine's formats (a bundle);
+ * segment k's outputs are segment k+1's inputs, through a boundary (src/model/boundary.ts). Today's
+ * bundles are networks of one segment.
+ */
+export interface Network {
+  segments: AnyBundle[];
+}
+
 /** The engines a bundle can name. */
 export type EngineName = AnyBundle['engine'];
 

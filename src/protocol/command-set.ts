@@ -62,6 +62,16 @@ export function addressWord(pe: number, addr: number): number {
   return ((pe << 24) | (addr & 0xffffff)) >>> 0;
 }
 
+/** The fields of a command's header word: header()'s inverse, the one place a header is taken apart. */
+export function parseHeader(word: number): { op: number; mem: number; count: number } {
+  return { op: word >>> 24, mem: (word >>> 16) & 0xff, count: word & 0xffff };
+}
+
+/** The fields of a WRITE, READ or CHECKSUM's address word: addressWord()'s inverse. */
+export function parseAddress(word: number): { pe: number; addr: number } {
+  return { pe: word >>> 24, addr: word & 0xffffff };
+}
+
 /** The fields of a status word (the first word of every answer). */
 export function parseStatus(word: number): { op: number; status: number; count: number } {
   return { op: word >>> 24, status: (word >>> 16) & 0xff, count: word & 0xffff };

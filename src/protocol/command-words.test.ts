@@ -4,17 +4,15 @@ import { compressModel } from '../compress/compress.js';
 import { configForBundle } from '../engines/eie/config.js';
 import { inputCommands, loadCommands, readCommands } from '../engines/eie/image.js';
 import { DEFAULT_NUMERIC } from '../model/types.js';
-import { MEM, OP, addressWord, header } from './command-set.js';
+import { MEM, OP, addressWord, header, parseAddress, parseHeader } from './command-set.js';
 import { packCommands, readWalking, splitCommand, writeCommands, type Command } from './command-words.js';
 
 /** What a command does, item by item: the cells it writes (with their words) or reads, in order. */
 function cells(cmds: Command[]): string[] {
   return cmds.flatMap((c) => {
-    const count = c.words[0] & 0xffff;
-    const mem = (c.words[0] >>> 16) & 0xff;
+    const { mem, count } = parseHeader(c.words[0]);
     if (c.op !== OP.WRITE && c.op !== OP.READ) return [`op ${c.op} ${c.words.join(',')}`];
-    const pe = c.words[1] >>> 24;
-    const addr = c.words[1] & 0xffffff;
+    const { pe, addr } = parseAddress(c.words[1]);
     const iw = c.op === OP.WRITE ? (c.words.length - 2) / count : c.respWords / count;
     return Array.from({ length: count }, (_, i) => {
       const at = c.walk ? `elem ${addr * c.walk + pe + i}` : `pe ${pe} addr ${addr + i}`;

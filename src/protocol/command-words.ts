@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { HwgenError } from '../errors.js';
-import { MAX_BURST, OP, STATUS, addressWord, header, parseStatus } from './command-set.js';
+import { MAX_BURST, OP, STATUS, addressWord, header, parseAddress, parseHeader, parseStatus } from './command-set.js';
 import { wordBytes } from './link.js';
 
 /**
@@ -115,15 +115,13 @@ export function joinData(parts: Uint32Array[]): Uint32Array {
  * `maxWords` words (status included): what fits a link frame. Other commands are returned as they are.
  */
 export function splitCommand(cmd: Command, maxWords: number): Command[] {
-  const count = cmd.words[0] & 0xffff;
+  const { mem, count } = parseHeader(cmd.words[0]);
   const fits = cmd.words.length <= maxWords && 1 + cmd.respWords <= maxWords;
   if (fits || (cmd.op !== OP.WRITE && cmd.op !== OP.READ) || count === 0) return [cmd];
-  const mem = (cmd.words[0] >>> 16) & 0xff;
   const itemWords = cmd.op === OP.WRITE ? (cmd.words.length - 2) / count : cmd.respWords / count;
   const per = Math.floor((maxWords - (cmd.op === OP.WRITE ? 2 : 1)) / itemWords);
   if (per < 1) throw new HwgenError(`a ${itemWords}-word item does not fit a ${maxWords}-word frame`);
-  const pe = cmd.words[1] >>> 24;
-  const addr = cmd.words[1] & 0xffffff;
+  const { pe, addr } = parseAddress(cmd.words[1]);
   const out: Command[] = [];
   for (let at = 0; at < count; at += per) {
     const n = Math.min(per, count - at);

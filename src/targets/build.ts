@@ -9,6 +9,7 @@ import { decodeAnyBundle } from '../model/bundle.js';
 import { DEFAULT_MODEL } from '../model/default-models.js';
 import { HWGEN_VERSION } from '../paths.js';
 import { shellHash, validateShellConfig, type ShellConfig } from '../shell/config.js';
+import { writeHostFiles } from './host-files.js';
 import { quietProgress } from './progress.js';
 import { targetNamed } from './registry.js';
 import type { BuildSummary, Progress, Target, TargetOption } from './target.js';
@@ -89,6 +90,7 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
     const summary = await target.build({ engine, bundle, config, shell, board, boardName, options, dir, outName: req.out, progress });
     progress.done();
     const built = summary.shell ?? shell;
+    writeHostFiles(dir, engine, bundle, config, built);
     const manifest: Manifest = {
       hwgen: HWGEN_VERSION,
       target: target.name,

@@ -14,6 +14,7 @@ import { engineFor } from '../engines/registry.js';
 import type { EieConfig } from '../engines/eie/config.js';
 import { readAnyBundle } from '../model/bundle.js';
 import { DEFAULT_MODELS } from '../model/default-models.js';
+import { expectCClientMakes } from '../../test/helpers/c-client.js';
 
 /**
  * `hwgen build --target ice40` end to end on a tiny EIE bundle (one PE, about 4,600 logic cells, minutes of
@@ -107,6 +108,7 @@ describe('hwgen build --target ice40: the flow', () => {
       expect.arrayContaining(['README.md', `${ICE40_TOP}.bin`, `${ICE40_TOP}.pcf`, 'logs/nextpnr.log', 'logs/yosys.log', 'nextpnr-report.json', `rtl/${ICE40_TOP}.v`, 'rtl/hwgen_uart_link.v', 'rtl/hwgen_shell.v']),
     );
     const cap = ICE40_BOARDS.icebreaker.capacity;
+    expectCClientMakes(dir);
     const res = a.resources!;
     expect(res.LC.available).toBe(cap.LC);
     expect(res.LC.used).toBeGreaterThan(1000);

@@ -6,6 +6,7 @@ import { runHwgen } from '../../test/helpers/cli.js';
 import { folderBytes, runTclStubs, tinyModel } from '../../test/helpers/targets.js';
 import { buildTarget } from './build.js';
 import { PCIE_BOARDS } from './pcie.js';
+import { expectCClientMakes } from '../../test/helpers/c-client.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hwgen-pcie-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -26,6 +27,7 @@ describe('hwgen build --target pcie', () => {
     const readme = readFileSync(join(out, 'README.md'), 'utf8');
     expect(readme).toContain('vivado -mode batch -source build.tcl');
     expect(readme).toContain('hwgen info --device xdma:/dev/xdma0');
+    expectCClientMakes(out);
     const xdc = readFileSync(join(out, 'hwgen.xdc'), 'utf8');
     expect(xdc).toContain('set_property PACKAGE_PIN U8 [get_ports pcie_refclk_clk_p]');
     expect(xdc).toContain('set_property PACKAGE_PIN G25 [get_ports pcie_perst_n]');

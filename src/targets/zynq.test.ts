@@ -10,6 +10,7 @@ import { DEFAULT_BAUD } from '../protocol/link.js';
 import { lintModel } from '../../sim/verilator.js';
 import { buildTarget } from './build.js';
 import { ZYNQ_BOARDS } from './zynq.js';
+import { expectCClientMakes } from '../../test/helpers/c-client.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hwgen-zynq-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -31,6 +32,7 @@ describe('hwgen build --target zynq', () => {
       expect(res.resources!.BRAM18.used).toBeGreaterThan(0);
       expect(res.next).toContain('vivado -mode batch -source build.tcl');
       expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('vivado -mode batch -source build.tcl');
+      expectCClientMakes(out);
 
       const log = runTclStubs(join(out, 'build.tcl'));
       expect(log).toContain(`create_project hwgen ${join(out, 'vivado')} -part ${b.part} -force`);

@@ -281,8 +281,19 @@ ${regs}
 
 ## Talking to it
 
-Write whole link frames (docs/protocol.md in hwgen) to a DMA buffer and send them with MM2S; receive the replies
-with S2MM into a buffer of at least one reply frame (a transfer ends at each reply's TLAST).
+\`c/hwgen-bridge\` (section "From C" below) runs on the board's Linux and serves the link on a TCP port: it writes
+the bytes a client sends to a DMA buffer and sends them with MM2S, and returns each reply that S2MM writes (a
+transfer ends at each reply's TLAST). Step by step, on a PYNQ or PetaLinux image:
+
+1. Copy \`out/hwgen.bit\`, \`out/hwgen.hwh\` and \`c/\` to the board; load the bitstream (PYNQ:
+   \`Overlay('hwgen.bit')\` in Python, or \`fpgautil -b hwgen.bit\`).
+2. A DMA buffer: \`sudo modprobe u-dma-buf udmabuf0=1048576\` (the u-dma-buf kernel module).
+3. \`make -C c && sudo c/hwgen-bridge -H out/hwgen.hwh\`: the DMA's register address comes from the .hwh (or
+   \`-a 0x40400000\`, Vivado's usual address on a Zynq-7000; the Address Editor shows it); \`-p PORT\` (7700 by
+   default) or \`-s\` to serve stdin/stdout instead.
+4. From a PC: \`hwgen info --device tcp:BOARD:7700\`, then \`hwgen run --device tcp:BOARD:7700 --input x.npy\`
+   (Node on the board does the same with \`tcp:127.0.0.1:7700\`). C on the board: \`sudo socat
+   EXEC:'c/hwgen-bridge -s -H out/hwgen.hwh' PTY,link=/tmp/hwgen,raw,echo=0 &\`, then \`c/hwgen-client /tmp/hwgen info\`.
 
 \`rtl/\` holds the Verilog, \`hwgen.xdc\` the constraints, \`manifest.json\` every file's SHA-256 with the config and the
 model this was built for.

@@ -1,6 +1,7 @@
 import { reencodeForPes } from '../../compress/reencode.js';
 import { bundleReport, formatReport } from '../../compress/report.js';
 import { bundleForward, quantizeInput } from '../../golden/eie.js';
+import { segmentInputs, segmentOutputs } from '../../model/bundle.js';
 import { checkRange } from '../../model/limits.js';
 import type { Bundle } from '../../model/types.js';
 import { STATS_FIELDS } from '../../protocol/command-set.js';
@@ -42,8 +43,8 @@ export const eieEngine: Engine<Bundle, EieConfig> = {
   decodeOutput: (bundle, _c, words) => Int32Array.from(words.subarray(0, bundle.layers[bundle.layers.length - 1].rows), (w) => w | 0),
   statsFields: STATS_FIELDS,
   layerSlots: (c) => eieMemories(c).layerSlots,
-  input: (bundle) => ({ length: bundle.layers[0].cols }),
-  outputLength: (bundle) => bundle.layers[bundle.layers.length - 1].rows,
+  input: (bundle) => ({ length: segmentInputs(bundle) }),
+  outputLength: segmentOutputs,
   quantizeInput: (bundle, x, sat) => quantizeInput(x, bundle.numeric, sat),
   forward: bundleForward,
   outputValue: (bundle) => (q) => q / 2 ** bundle.numeric.actFrac,

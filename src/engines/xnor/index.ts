@@ -2,7 +2,7 @@ import { HwgenError } from '../../errors.js';
 import { binaryReport, formatBinaryReport } from '../../compress/binarize.js';
 import { quantizeInput } from '../../golden/eie.js';
 import { binaryForward } from '../../golden/xnor.js';
-import { layerInputs, layerOutputs } from '../../model/layout.js';
+import { segmentInputs, segmentOutputs } from '../../model/bundle.js';
 import type { BinaryBundle } from '../../model/types.js';
 import { XNOR_STATS_FIELDS } from '../../protocol/command-set.js';
 import { engineReport, type Engine } from '../engine.js';
@@ -42,8 +42,8 @@ export const xnorEngine: Engine<BinaryBundle, XnorConfig> = {
   decodeOutput: xnorDecodeOutput,
   statsFields: XNOR_STATS_FIELDS,
   layerSlots: (c) => xnorMemories(c).layerSlots,
-  input: (bundle) => ({ length: layerInputs(bundle.layers[0]), image: bundle.layers[0].conv }),
-  outputLength: (bundle) => layerOutputs(bundle.layers[bundle.layers.length - 1]),
+  input: (bundle) => ({ length: segmentInputs(bundle), image: bundle.layers[0].conv }),
+  outputLength: segmentOutputs,
   quantizeInput: (bundle, x, sat) =>
     bundle.layers[0].input === 'fixed' ? quantizeInput(x, bundle.numeric, sat) : Int32Array.from(x, (v) => (v >= 0 ? 1 : 0)),
   forward: binaryForward,
