@@ -40,7 +40,8 @@ async function largest(model: string, bundle: AnyBundle, board: string, out: str
       return { result: await buildTarget({ target: 'ice40', model, board, build: { configFile: { raw: config, where: 'bench' } }, out, force: true }) };
     } catch (e) {
       if (!(e instanceof HwgenError)) throw e;
-      const n = /the largest build that fits is (\d+) PE/.exec(e.message);
+      // yosys's refusal names the largest that fits; the block RAM count's names the most that can.
+      const n = /(?:the largest build that fits is|at most) (\d+) PE/.exec(e.message);
       const smaller = n && engine.withPes(bundle, config, Number(n[1]));
       if (!smaller) return { why: e.message };
       config = smaller.config;

@@ -2,7 +2,8 @@
  * bench/targets: what `hwgen build` makes for each target, as a table per target (a section per target below;
  * a new target adds its section to SECTIONS). For the Xilinx parts: LUT, FF, RAMB18 and DSP of the shell and
  * engine behind the AXI top (the zynq and pcie builds' RTL), from `yosys synth_xilinx`, for the default models
- * at several PE counts, and the largest build that fits each part; Fmax is n/a for Xilinx parts (nextpnr has no
+ * at several PE counts beside the estimate the fit check decides by (and their ratio), and the largest build
+ * that fits each part; Fmax is n/a for Xilinx parts (nextpnr has no
  * 7-series or UltraScale+ flow, and Vivado is not run here). Throughput: images per second of the default
  * LeNet-300-100 on the EIE engine at each target's clock, from the cycles a Verilator run counts on real
  * Fashion-MNIST test images, compute alone and with the link's bytes at one byte per clock.
@@ -18,6 +19,7 @@ import { FRAME_OVERHEAD_WORDS } from '../src/protocol/link.js';
 import { runCommand } from '../src/protocol/command-words.js';
 import { DEFAULT_SHELL } from '../src/shell/config.js';
 import { AXI_TOP, renderAxiTop } from '../src/targets/axi.js';
+import { estimateXilinx } from '../src/targets/estimate.js';
 import { FLATTEN_UP_TO_PES, XILINX_PARTS, xilinxCounts, type XilinxCapacity } from '../src/targets/xilinx.js';
 import { FASHION_MNIST_DIR, loadTestSet } from '../src/train/dataset.js';
 import { xnorConfigForBundle } from '../src/engines/xnor/config.js';
@@ -40,10 +42,22 @@ function build(engine: AnyEngine, bundle: AnyBundle, base: object, n: number) {
   }
 }
 
+const SHELL = { ...DEFAULT_SHELL, clockHz: XILINX_CLOCK_HZ };
+
 function measure(engine: AnyEngine, config: object, family: XilinxFamily, hierarchical: boolean) {
   const t0 = performance.now();
-  const c = xilinxCounts(renderAxiTop(engine, config, { ...DEFAULT_SHELL, clockHz: XILINX_CLOCK_HZ }), AXI_TOP, family, hierarchical);
+  const c = xilinxCounts(renderAxiTop(engine, config, SHELL), AXI_TOP, family, hierarchical);
   return { ...c, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The estimate the fit check decides by (src/targets/estimate.ts) for the same build, and its ratio to yosys's counts. */
+function estimateColumns(engine: AnyEngine, config: object, family: XilinxFamily, hierarchical: boolean, c: { luts: number; ffs: number; bram18: number; dsp: number }, cap: XilinxCapacity): string {
+  const t0 = performance.now();
+  const e = estimateXilinx(engine, config, SHELL, family, cap, hierarchical ? 'hierarchical' : 'flat');
+  const ms = performance.now() - t0;
+  if (!e) return '  (no estimate for this engine)';
+  const pairs = [[e.LUT.used, c.luts], [e.FF.used, c.ffs], [e.BRAM18.used, c.bram18], [e.DSP.used, c.dsp]];
+  return `  ${pairs.map(([v]) => String(v).padStart(6)).join(' ')}  ${pairs.map(([v, y]) => (y ? v / y : v ? Infinity : 1).toFixed(3).padStart(5)).join(' ')}  ${ms.toFixed(1).padStart(5)}`;
 }
 
 const fits = (c: { luts: number; ffs: number; bram18: number; dsp: number }, cap: XilinxCapacity) =>
@@ -66,7 +80,8 @@ function xilinxSweep(label: string, bundle: AnyBundle, base: object, counts: num
   const engine = engineFor(bundle);
   const cap = XILINX_PARTS.xc7z020;
   console.log(`\n${label}: ${engine.title} engine with the shell and the AXI-Stream adapter (hwgen_axi_top), yosys synth_xilinx -family xc7, xc7z020 (${cap.LUT} LUT, ${cap.FF} FF, ${cap.BRAM18} RAMB18, ${cap.DSP} DSP)`);
-  console.log('   n  build                              LUT      FF  RAMB18   DSP   LUT %  RAMB18 %  fits  Fmax  synth s  yosys');
+  console.log('   n  build                              LUT      FF  RAMB18   DSP   LUT %  RAMB18 %  fits  Fmax  synth s  yosys        ' +
+    '  estimate: LUT     FF RAMB18  DSP  est/yosys: LUT    FF RAMB18  DSP  est ms');
   let lastFit = 0;
   let firstOver: number | undefined;
   for (const n of counts) {
@@ -79,7 +94,8 @@ function xilinxSweep(label: string, bundle: AnyBundle, base: object, counts: num
       const c = measure(engine, b.config, 'xc7', hierarchical);
       console.log(
         `${String(n).padStart(4)}  ${engine.describe(b.config).padEnd(32)} ${String(c.luts).padStart(6)}  ${String(c.ffs).padStart(6)}  ${String(c.bram18).padStart(6)}  ${String(c.dsp).padStart(4)}  ` +
-          `${pct(c.luts, cap.LUT).padStart(6)}  ${pct(c.bram18, cap.BRAM18).padStart(8)}  ${(fits(c, cap) ? 'yes' : 'no').padStart(4)}   n/a  ${c.seconds.toFixed(1).padStart(7)}  ${hierarchical ? 'hierarchical' : 'flattened'}`,
+          `${pct(c.luts, cap.LUT).padStart(6)}  ${pct(c.bram18, cap.BRAM18).padStart(8)}  ${(fits(c, cap) ? 'yes' : 'no').padStart(4)}   n/a  ${c.seconds.toFixed(1).padStart(7)}  ${(hierarchical ? 'hierarchical' : 'flattened').padEnd(12)}` +
+          `          ${estimateColumns(engine, b.config, 'xc7', hierarchical, c, cap)}`,
       );
       return fits(c, cap);
     };
@@ -130,7 +146,7 @@ function throughput(args: string[]): void {
   console.log(`\nthroughput: the default ${bundle.meta.source ?? 'model'} (EIE), ${images} Fashion-MNIST test images under Verilator; at ${XILINX_CLOCK_HZ / 1e6} MHz (zynq, pcie)`);
   // The shell takes a request byte per clock and sends a reply word in 6 clocks (docs/shell.md, Timing); one
   // inference is a request frame, the run, a reply frame, one after another.
-  console.log(' PEs  cycles/image  images/s (compute)  request B  reply B  link clocks  images/s (compute + link)');
+  console.log(' PEs  cycles/image  images/s (compute)  request B  reply B  link clocks  images/s (compute + link)  cycle model (every activation non-zero): cycles, images/s, model/sim');
   for (const pes of [1, 4, 16, 64]) {
     const res = simulate(bundle, xs, { pes });
     if (!res.golden.match) throw new Error(`${pes} PEs: the RTL disagrees with the golden model`);
@@ -139,9 +155,11 @@ function throughput(args: string[]): void {
     const request = 4 * (cmds.reduce((s, c) => s + c.words.length, 0) + FRAME_OVERHEAD_WORDS);
     const replyWords = cmds.reduce((s, c) => s + 1 + c.respWords, 0) + FRAME_OVERHEAD_WORDS;
     const link = request + 6 * replyWords;
+    const model = engine.cycleModel(res.bundle, res.config);
     console.log(
       `${String(pes).padStart(4)}  ${cycles.toFixed(0).padStart(12)}  ${(XILINX_CLOCK_HZ / cycles).toFixed(0).padStart(18)}  ${String(request).padStart(9)}  ` +
-        `${String(4 * replyWords).padStart(7)}  ${String(link).padStart(11)}  ${(XILINX_CLOCK_HZ / (cycles + link)).toFixed(0).padStart(9)}`,
+        `${String(4 * replyWords).padStart(7)}  ${String(link).padStart(11)}  ${(XILINX_CLOCK_HZ / (cycles + link)).toFixed(0).padStart(9)}` +
+        `                  ${String(model).padStart(6)}  ${(XILINX_CLOCK_HZ / model).toFixed(0).padStart(7)}  ${(model / cycles).toFixed(2).padStart(5)}`,
     );
   }
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_BAUD } from '../src/protocol/link.js';
+import { BAUD_RANGE, DEFAULT_BAUD } from '../src/protocol/link.js';
 import { LinkError, type LinkOptions } from './link.js';
 import type { Transport } from './transport.js';
 import { openSerial } from './transports/serial.js';
@@ -90,6 +90,6 @@ function linkParam(what: string, text: string, p: { min: number; max: number; un
 function baudOf(text: string | null): number {
   if (text === null) return DEFAULT_BAUD;
   const baud = Number(text);
-  if (!Number.isInteger(baud) || baud < 300 || baud > 20_000_000) throw new LinkError(`baud=${text}: give a whole number of bits per second from 300 to 20000000`, 2);
+  if (!Number.isInteger(baud) || baud < BAUD_RANGE.min || baud > BAUD_RANGE.max) throw new LinkError(`baud=${text}: give a whole number of bits per second from ${BAUD_RANGE.min} to ${BAUD_RANGE.max}`, 2);
   return baud;
 }

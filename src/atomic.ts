@@ -1,8 +1,8 @@
 import {
-  closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync,
+  closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync,
   type Stats,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HwgenError } from './errors.js';
 
@@ -18,29 +18,73 @@ export interface NamedPath {
   path: string | undefined;
   /** How the user named it: "-o", "--trace", "the bundle", ... */
   flag: string;
+  /**
+   * A folder rather than a file: an input folder (a `--build` DIR, the data folder, a `sim:` board in use) no
+   * output may be written into, or an output folder (`hwgen build -o`) that must hold no input.
+   */
+  folder?: boolean;
 }
 
 /**
- * Checks, before any work, that each output can be written and destroys no input: not empty, its directory
- * exists, not the same file as an input (compared by identity, so symlinks and hard links count) nor as another
- * output. Inputs that do not exist are skipped: reading them fails later with its own message.
+ * The one rule every command checks before any work: each output can be written and destroys no input. An output
+ * is not empty, its directory exists, it is not the same file as an input (compared by identity, so symlinks and
+ * hard links count) nor as another output, not a file inside an input folder, and an output folder holds no
+ * input. A device or FIFO is never replaced (writeFileAtomic writes through it). Inputs that do not exist are
+ * skipped: reading them fails later with its own message.
  */
 export function checkOutputs(outputs: NamedPath[], inputs: NamedPath[]): void {
   const seen: { out: NamedPath; real: string }[] = [];
+  const ins = inputs.flatMap((i) => (i.path === undefined ? [] : [{ ...i, where: whereIs(i.path) }]));
   for (const out of outputs) {
     if (out.path === undefined) continue;
-    const target = outputTarget(out.path, out.flag);
+    const target = out.folder ? folderTarget(out.path, out.flag) : outputTarget(out.path, out.flag);
     for (const prev of seen) {
-      if (prev.real === target.real) throw new HwgenError(`${out.flag} ${out.path} and ${prev.out.flag} ${prev.out.path} are the same file; give each output its own path`, 2);
-    }
-    seen.push({ out, real: target.real });
-    if (!target.stats?.isFile()) continue;
-    for (const input of inputs) {
-      const s = input.path === undefined ? undefined : statOrUndefined(input.path);
-      if (s && s.dev === target.stats.dev && s.ino === target.stats.ino) {
-        throw new HwgenError(`${out.flag} ${out.path} is ${input.flag} ${input.path}: writing it would destroy the input; choose another output path`, 2);
+      if (prev.real === target.real || (out.folder && inside(prev.real, target.real))) {
+        throw new HwgenError(`${out.flag} ${out.path} and ${prev.out.flag} ${prev.out.path} are the same file; give each output its own path`, 2);
       }
     }
+    seen.push({ out, real: target.real });
+    for (const input of ins) {
+      const s = input.where?.stats;
+      const destroys = `${out.flag} ${out.path}`;
+      if (s && target.stats && s.dev === target.stats.dev && s.ino === target.stats.ino) {
+        throw new HwgenError(`${destroys} is ${input.flag} ${input.path}: writing it would destroy the input; choose another output path`, 2);
+      }
+      if (input.where && input.folder && inside(target.real, input.where.real)) {
+        throw new HwgenError(`${destroys} is inside ${input.flag} ${input.path}: writing it would change that input; choose an output path outside it`, 2);
+      }
+      if (input.where && out.folder && inside(input.where.real, target.real)) {
+        throw new HwgenError(`${destroys} holds ${input.flag} ${input.path}: the build replaces that folder and would destroy the input; choose another output folder or move the input out`, 2);
+      }
+    }
+  }
+}
+
+/** Whether `path` is `dir` or lies under it (both real paths). */
+function inside(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
+/** An existing input's real path and identity; undefined when it does not exist. */
+function whereIs(path: string): { real: string; stats: Stats } | undefined {
+  const stats = statOrUndefined(path);
+  if (!stats) return undefined;
+  try {
+    return { real: realpathSync(path), stats };
+  } catch {
+    return undefined;
+  }
+}
+
+/** An output folder's real path (it may not exist yet: then its parent's real path and its name). */
+function folderTarget(path: string, flag: string): { real: string; stats?: Stats } {
+  if (path === '') throw new HwgenError(`${flag} is empty; give the output folder`, 2);
+  const there = whereIs(path);
+  if (there) return there;
+  try {
+    return { real: join(realpathSync(dirname(path)), basename(path)) };
+  } catch {
+    return { real: resolve(path) };
   }
 }
 
@@ -135,14 +179,60 @@ function statOrUndefined(path: string): Stats | undefined {
   }
 }
 
-/** Reads a whole file, or throws a HwgenError saying which path and what to do. */
+/**
+ * Reads a whole file, or throws a HwgenError saying which path and what to do. A FIFO or device (a pipe from
+ * `<(...)`, /dev/stdin) is read to its end, never waited on forever: a FIFO nobody writes is an error, and one
+ * that passes MAX_STREAM_BYTES (/dev/zero) too.
+ */
 export function readFileChecked(path: string, what = 'file'): Uint8Array {
   try {
+    const s = statSync(path);
+    if (s.isFIFO() || s.isCharacterDevice()) return readStream(path, s.isFIFO(), what);
     const buf = readFileSync(path);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
     throw fileError('read', path, e, what);
   }
+}
+
+/** The most a FIFO or device input may hold: more than any bundle or input file hwgen reads. */
+export const MAX_STREAM_BYTES = 1 << 29;
+
+function readStream(path: string, fifo: boolean, what: string): Uint8Array {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let writer = false; // a FIFO with a writer that has sent nothing yet answers EAGAIN; one with none, end of file
+  let waited = 0;
+  try {
+    for (;;) {
+      const buf = Buffer.alloc(1 << 16);
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        writer = true;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      // A writer blocked opening the FIFO gets through only once we opened it: give it a moment before concluding there is none.
+      if (n === 0 && fifo && !writer && total === 0 && waited < 200) {
+        waited += 5;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+      total += n;
+      if (total > MAX_STREAM_BYTES) throw new HwgenError(`cannot read ${what} ${path}: it is a device or FIFO that gave more than ${MAX_STREAM_BYTES} bytes without ending; give a file`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (fifo && total === 0 && !writer) throw new HwgenError(`cannot read ${what} ${path}: it is a FIFO and no process is writing it; start the writer first`);
+  const all = Buffer.concat(chunks);
+  return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
 }
 
 function ignore(fn: () => void): void {
@@ -159,7 +249,12 @@ export function fileError(op: 'read' | 'write', path: string, e: unknown, what: 
   const code = (e as NodeJS.ErrnoException).code;
   const dir = dirname(path);
   const reason: Record<string, string> = {
-    ENOENT: op === 'read' ? 'no such file; check the path' : `directory ${dir} does not exist; create it or choose another output path`,
+    ENOENT:
+      op === 'read'
+        ? 'no such file; check the path'
+        : statOrUndefined(dir)?.isDirectory()
+          ? `${dir} does not let a file be made there; choose another output path`
+          : `directory ${dir} does not exist; create it or choose another output path`,
     EACCES: op === 'read' ? 'permission denied' : `permission denied (is ${dir} writable?); choose another output path`,
     EPERM: 'operation not permitted; check permissions or choose another path',
     EISDIR: 'it is a directory; give a file path',

@@ -15,10 +15,10 @@ import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { imageCommand } from './commands/image.js';
 import { refuseInert, refuseRepeated, type ModeRule } from './commands/options.js';
+import { trainCommand, trainModeRules } from './commands/train.js';
 
 /** Per command, the options that do nothing in some mode. */
-const MODE_RULES: Record<string, ModeRule[]> = { compress: compressModeRules, sim: simModeRules, build: buildModeRules };
-import { trainCommand } from './commands/train.js';
+const MODE_RULES: Record<string, ModeRule[]> = { compress: compressModeRules, sim: simModeRules, build: buildModeRules, train: trainModeRules };
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {

@@ -210,7 +210,7 @@ describe('bad input gets a clear error, a non-zero exit and no output', () => {
     ['density for an unknown layer', () => ['compress', 'net.npz', '-o', 'o.hwb', '--density', 'fc1=0.5'], /no value for layer 'fc2'/],
     ['unwritable output', () => ['compress', 'net.npz', '-o', 'no/such/dir/o.hwb'], /cannot write -o no\/such\/dir\/o\.hwb: directory no\/such\/dir does not exist/],
     ['unknown format', () => (writeFileSync(join(dir, 'w.txt'), '1 2 3'), ['compress', 'w.txt', '-o', 'o.hwb']), /unknown weights format '\.txt'/],
-    ['missing file', () => ['compress', 'absent.npz', '-o', 'o.hwb'], /absent\.npz: cannot read the weights file \(ENOENT\)/],
+    ['missing file', () => ['compress', 'absent.npz', '-o', 'o.hwb'], /cannot read weights file absent\.npz: no such file; check the path/],
     ['unknown option', () => ['compress', 'net.npz', '-o', 'o.hwb', '--dnesity', '0.1'], /Unknown argument: dnesity/],
   ];
   for (const [name, args, message] of cases) {

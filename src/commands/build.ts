@@ -72,9 +72,11 @@ export const buildCommand: CommandModule<object, Args> = {
 function summaryText(r: BuildResult, out: string): string {
   const m = r.manifest;
   const lines = [`built --target ${m.target}${m.board ? ` --board ${m.board} (${m.part})` : ''} in ${out}: ${m.engine} ${m.configHash}, ${Object.keys(m.files).length} files`];
+  if (r.resourcesFrom) lines.push(`  resources by ${r.resourcesFrom}:`);
   for (const [kind, { used, available }] of Object.entries(r.resources ?? {})) {
     lines.push(`  ${kind.padEnd(6)} ${String(used).padStart(7)}${available ? ` of ${available} (${((100 * used) / available).toFixed(1)}%)` : ''}`);
   }
+  if (r.throughput) lines.push(`  build  ${r.throughput.build}: ${r.throughput.imagesPerSecond} images/s by the cycle model`);
   if (r.fmaxMHz !== undefined) lines.push(`  Fmax ${r.fmaxMHz.toFixed(1)} MHz`);
   if (r.clockHz !== undefined) lines.push(`  clock ${(r.clockHz / 1e6).toFixed(2)} MHz`);
   if (r.next.length) lines.push('next:', ...r.next.map((c) => `  ${c}`));

@@ -1,4 +1,4 @@
-import { readFileChecked } from '../atomic.js';
+import { readFileChecked, type NamedPath } from '../atomic.js';
 import { HwgenError } from '../errors.js';
 import { parseIdx } from '../model/idx.js';
 import { sizeOf, toFloat64, type NdArray } from '../model/ndarray.js';
@@ -99,4 +99,16 @@ export function outputArray(outputs: Int32Array[], width: number, real?: (q: num
   outputs.forEach((y, i) => flat.set(y, i * width));
   if (!real) return { dtype: 'i4', shape: [n, width], data: flat };
   return { dtype: 'f4', shape: [n, width], data: Float32Array.from(flat, real) };
+}
+
+/**
+ * The files a board in use is made of, as inputs no output may overwrite: a `sim:` board's folder (its model
+ * executable and manifest), a serial port's device, an XDMA prefix's two channels (host/transports/xdma.ts).
+ */
+export function boardFiles(url: string): NamedPath[] {
+  const m = /^([a-z]+):(.+?)(?:\?.*)?$/.exec(url);
+  if (m?.[1] === 'sim') return [{ path: m[2], flag: 'the board folder', folder: true }];
+  if (m?.[1] === 'serial') return [{ path: m[2], flag: "the board's port" }];
+  if (m?.[1] === 'xdma') return ['_h2c_0', '_c2h_0'].map((c) => ({ path: m[2] + c, flag: "the board's XDMA channel" }));
+  return [];
 }

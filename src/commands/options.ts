@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileChecked } from '../atomic.js';
 import { HwgenError } from '../errors.js';
 import type { PerLayer } from '../compress/compress.js';
 
@@ -72,8 +72,9 @@ export function typedOptions(raw: readonly string[]): Set<string> {
 
 /** A JSON file (an engine config), or an error naming the file and what is wrong with it. */
 export function readJson(path: string): unknown {
+  const text = new TextDecoder().decode(readFileChecked(path, 'config'));
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(text);
   } catch (e) {
     throw new HwgenError(`${path}: cannot read the config as JSON (${(e as Error).message})`);
   }

@@ -46,8 +46,8 @@ describe('hwgen report', () => {
     ['a --sim result of another shape', () => (writeFileSync(join(dir, 'odd.json'), '{"engine": "EIE"}'), ['--sim', 'odd.json']), /odd\.json: "inferences" is not a positive integer/],
     ['--input without --sim', () => ['--input', 'x.npy'], /--input goes with --sim/],
     ['a missing --build folder', () => ['--build', 'nobuild'], /--build nobuild: no such folder/],
-    ['a --build folder without resources.json', () => (mkdirSync(join(dir, 'empty'), { recursive: true }), ['--build', 'empty']), /resources\.json: no such file/],
-    ['an output folder that does not exist', () => ['-o', 'no/such/r.html'], /cannot write report no\/such\/r\.html: directory no\/such does not exist/],
+    ['a --build folder without a manifest', () => (mkdirSync(join(dir, 'empty'), { recursive: true }), ['--build', 'empty']), /manifest\.json: no such file/],
+    ['an output folder that does not exist', () => ['-o', 'no/such/r.html'], /cannot write -o no\/such\/r\.html: directory no\/such does not exist/],
   ];
   for (const [name, args, message] of cases) {
     it(`refuses ${name} with a message and leaves no file`, () => {

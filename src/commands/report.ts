@@ -1,8 +1,10 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { checkOutputs } from '../atomic.js';
 import { HwgenError } from '../errors.js';
 import { readAnyBundle } from '../model/bundle.js';
 import { engineFor } from '../engines/registry.js';
 import { readBuildResources } from '../report/build-resources.js';
+import { MANIFEST } from '../targets/build.js';
 import { efficiencyOf, readSimInputs, readSimResult, simFigures } from '../report/sim-result.js';
 
 interface Args {
@@ -22,9 +24,12 @@ export const reportCommand: CommandModule<object, Args> = {
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the page to write (.html)' })
       .option('sim', { type: 'string', describe: "a simulation's result: the JSON 'hwgen sim --json' prints (cycles per layer)" })
       .option('input', { type: 'string', describe: "with --sim on an EIE bundle: the inputs (.npy) the simulation ran, for the load-balance efficiency" })
-      .option('build', { type: 'string', describe: 'a build folder holding resources.json (docs/report.md): resources against the part, Fmax' }) as unknown as Argv<Args>,
+      .option('build', { type: 'string', describe: "a folder 'hwgen build' wrote: its target, resources against the part and Fmax (from its manifest.json)" }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     if (argv.input !== undefined && argv.sim === undefined) throw new HwgenError('--input goes with --sim: it names the inputs that simulation ran', 2);
+    checkOutputs([{ path: argv.output, flag: '-o' }], [
+      { path: argv.bundle, flag: 'the bundle' }, { path: argv.sim, flag: '--sim' }, { path: argv.input, flag: '--input' }, { path: argv.build, flag: '--build', folder: true },
+    ]);
     // Every input is read and checked before anything is written.
     const bundle = readAnyBundle(argv.bundle);
     let sim;
@@ -34,7 +39,7 @@ export const reportCommand: CommandModule<object, Args> = {
       const inputs = argv.input === undefined ? undefined : { path: argv.input, rows: readSimInputs(argv.input, engineFor(bundle).input(bundle).length) };
       sim = simFigures(result, bundle, argv.sim, inputs);
     }
-    const build = argv.build === undefined ? undefined : readBuildResources(argv.build);
+    const build = argv.build === undefined ? undefined : readBuildResources(argv.build, MANIFEST);
     // Vega takes a second to load: only the commands that draw load it.
     const { writeReport } = await import('../report/report.js');
     await writeReport(argv.output, { bundle, bundleName: argv.bundle, sim, build });

@@ -9,7 +9,7 @@ import { encodeNpy } from '../model/npy.js';
 import type { AnyBundle } from '../model/types.js';
 import { argmax } from '../train/kernels.js';
 import { deviceOptions, linkLine, linkSummary, modelFor, progressBar, snapshot, withDevice, type DeviceArgs } from './device-options.js';
-import { outputArray, readLabels, readRunInputs } from './inputs.js';
+import { boardFiles, outputArray, readLabels, readRunInputs } from './inputs.js';
 import { loadText, loadWithProgress } from './load.js';
 
 interface Args extends DeviceArgs {
@@ -52,7 +52,7 @@ export const runCommand: CommandModule<object, Args> = {
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     checkOutputs(
       [{ path: argv.output, flag: '--output' }],
-      [{ path: argv.model, flag: '--model' }, { path: argv.input, flag: '--input' }, { path: argv.labels, flag: '--labels' }],
+      [{ path: argv.model, flag: '--model' }, { path: argv.input, flag: '--input' }, { path: argv.labels, flag: '--labels' }, ...boardFiles(argv.device)],
     );
     // With --model, every file is read and checked before the device is opened.
     let chosen = argv.model !== undefined ? modelFor(argv.model, '') : undefined;

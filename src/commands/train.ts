@@ -1,11 +1,13 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { checkOutputs } from '../atomic.js';
 import { engineFor } from '../engines/registry.js';
 import { HwgenError } from '../errors.js';
 import { writeBundle } from '../model/bundle.js';
 import { checkNumeric, checkRange, checkSparse } from '../model/limits.js';
 import { DEFAULT_NUMERIC } from '../model/types.js';
 import { FASHION_MNIST_DIR, loadDataset } from '../train/dataset.js';
-import { DEFAULT_SEED, formatAccuracy, LENET_SPARSE, trainModel } from '../train/recipes.js';
+import { accuracyLosses, DEFAULT_SEED, formatAccuracy, LENET_SPARSE, trainModel } from '../train/recipes.js';
+import type { ModeRule } from './options.js';
 
 interface Args {
   data: string;
@@ -23,6 +25,13 @@ interface Args {
   quiet: boolean;
   json: boolean;
 }
+
+/** Options that do nothing with --binary (src/cli.ts refuses them): it trains without pruning, weight sharing or PEs. */
+export const trainModeRules: ModeRule[] = ['density', 'prune-epochs', 'share-epochs', 'bits', 'pes', 'z-bits'].map((option) => ({
+  option,
+  applies: (a) => !a.binary,
+  why: 'with --binary: it trains without pruning or weight sharing, and the XNOR units have no codebook or PEs to interleave over',
+}));
 
 export const trainCommand: CommandModule<object, Args> = {
   command: 'train',
@@ -44,6 +53,7 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress lines on stderr' })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }) as unknown as Argv<Args>,
   handler: (argv: ArgumentsCamelCase<Args>) => {
+    checkOutputs([{ path: argv.output, flag: '-o' }], [{ path: argv.data, flag: '--data', folder: true }]);
     const hidden = argv.hidden === undefined ? undefined : positiveInts('hidden', argv.hidden);
     const density = argv.density === undefined ? undefined : fractions('density', argv.density);
     if (!argv.binary && hidden && hidden.length !== 2 && !density) {
@@ -56,10 +66,6 @@ export const trainCommand: CommandModule<object, Args> = {
       if (x !== undefined && !isEpochs(x)) throw new HwgenError(`--${flag} ${x}: give a whole number of epochs, 0..1000`, 2);
     }
     const pruneEpochs = argv.pruneEpochs === undefined ? undefined : stageEpochs(argv.pruneEpochs);
-    if (argv.binary) {
-      const eieOnly = [['density', argv.density], ['prune-epochs', argv.pruneEpochs], ['share-epochs', argv.shareEpochs]].filter(([, v]) => v !== undefined);
-      if (eieOnly.length) throw new HwgenError(`--binary trains without pruning or weight sharing; --${eieOnly.map(([f]) => f).join(', --')} do not apply`, 2);
-    }
     if (!Number.isInteger(argv.seed) || argv.seed < 0 || argv.seed > 0xffffffff) throw new HwgenError(`--seed ${argv.seed}: give an integer in 0..4294967295`, 2);
     checkRange('bits', argv.bits, '--bits');
     const sparse = { pes: argv.pes, vBits: Math.max(4, argv.bits), zBits: argv.zBits };
@@ -72,6 +78,7 @@ export const trainCommand: CommandModule<object, Args> = {
       shareEpochs: argv.shareEpochs, bits: argv.bits, sparse, log,
     });
     writeBundle(argv.output, res.bundle);
+    for (const w of accuracyLosses(res.accuracy)) process.stderr.write(`hwgen: warning: ${w}\n`);
     const report = engineFor(res.bundle).report(res.bundle);
     if (argv.json) {
       process.stdout.write(JSON.stringify({ output: argv.output, accuracy: res.accuracy, trainingSeconds: res.seconds, ...report.json }, null, 2) + '\n');

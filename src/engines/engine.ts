@@ -33,15 +33,30 @@ export interface Engine<B extends AnyBundle = AnyBundle, C extends object = obje
   configHash(c: C): string;
   /** The build's processing elements: EIE PEs, XNOR rows (P). */
   pes(c: C): number;
+  /** The most processing elements any build has (the config's limit). */
+  maxPes: number;
   /**
    * The same build with n processing elements, planned for the bundle; undefined when the engine cannot build
-   * n (an XNOR S must be a multiple of P). Finds the largest build that fits a part.
+   * n (an XNOR S must be a multiple of P). Finds the largest build that fits a part; with `part`, what the
+   * config chose for the part is chosen again for n (EIE: entries per sparse word).
    */
-  withPes(bundle: B, c: C, n: number): { bundle: B; config: C } | undefined;
+  withPes(bundle: B, c: C, n: number, part?: PartHints): { bundle: B; config: C } | undefined;
   /** The build in a few words for reports: "16 PEs, queue depth 8". */
   describe(c: C): string;
   /** Every Verilog file of the build, by name, in a fixed order; `part` says what the target's part offers. */
   render(c: C, part?: PartHints): Map<string, string>;
+  /**
+   * What a resource estimate needs without synthesis (src/targets/estimate.ts): every memory the RTL declares,
+   * by shape (block RAMs are counted from them), and the sizes its logic grows with (LUT, FF and DSP are
+   * coefficients per term, fitted to yosys).
+   */
+  resourceShape(c: C, part?: PartHints): ResourceShape;
+  /**
+   * Clocks one input takes by the engine's cycle model, without simulating (images per second at a clock). EIE:
+   * a column broadcast per clock and an entry per PE per clock, with every activation non-zero (sparse inputs run
+   * faster); XNOR: a fold per clock.
+   */
+  cycleModel(bundle: B, c: C): number;
 
   // ── the command image (docs/commands.md) ──
   /** The build's memories as its command decoder sees them: codes, widths, copies (what CHECKSUM reads back). */
@@ -73,6 +88,28 @@ export interface Engine<B extends AnyBundle = AnyBundle, C extends object = obje
   exportArrays(bundle: B): { name: string; array: NdArray }[];
   /** The compression report: printed text and the JSON fields. */
   report(bundle: B): { text: string; json: object };
+}
+
+/**
+ * One memory of the RTL as synthesis sees it: bits per word, words, how many copies (one per PE), and its ports:
+ * `sp` one read-write port, `dp` a read-write port and a read port, `sdp` a write port and a read port.
+ */
+export interface RamShape {
+  name: string;
+  width: number;
+  depth: number;
+  copies: number;
+  ports: 'sp' | 'dp' | 'sdp';
+  /** In the part's huge RAM blocks (PartHints.hugeRam), not block RAM. */
+  huge?: boolean;
+  /** Read in the clock it is addressed (a counter updated in place): no block RAM holds it, only logic or LUT RAM. */
+  asyncRead?: boolean;
+}
+
+/** An engine's memories and the sizes its logic grows with (EIE: PEs; XNOR: rows, rows × lanes). */
+export interface ResourceShape {
+  memories: RamShape[];
+  terms: Record<string, number>;
 }
 
 /** What a target's part offers that an engine may choose to use; absent: plain block RAM and logic. */

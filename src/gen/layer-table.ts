@@ -34,9 +34,12 @@ export function tableWidth(t: LayerTable): number {
   return Math.max(...t.fields.map((f) => f.width));
 }
 
+/** Addresses of the whole table: a stride per layer. */
+export const tableDepth = (t: LayerTable): number => 2 ** (t.L_W + Math.log2(t.stride));
+
 /** MEM_LAYER as the decoder sees it: written one word per address to the one copy, read back field by field. */
 export function layerMemory(t: LayerTable): DecoderMemory {
-  const depth = 2 ** (t.L_W + Math.log2(t.stride));
+  const depth = tableDepth(t);
   return {
     mem: 'LAYER',
     write: { itemWords: 1, depth, oneCopy: true },
@@ -78,7 +81,7 @@ export function renderLayerRam(t: LayerTable, memBits: string, read: { en: strin
     stride: t.stride,
     DESC_W,
     DESC_AW: t.L_W + STRIDE_BITS,
-    DEPTH: 2 ** (t.L_W + STRIDE_BITS),
+    DEPTH: tableDepth(t),
     maskExpr,
     memBits,
     engineRe: read.en,

@@ -50,6 +50,17 @@ function inScratch<T>(files: Map<string, string>, run: (dir: string) => T): T {
 export type XilinxFamily = 'xc7' | 'xcup';
 
 /**
+ * What runs before synth_xilinx, per family. yosys 0.23's UltraScale+ LUT-RAM rules (lutrams_xcu.txt) offer a
+ * single-port 65536 x 1 LUT RAM that its own map file rejects ("invalid OPTION_ABITS/WIDTH combination"), and
+ * they choose it for any single-port memory deeper than 256 words (the EIE sparse matrix and activation buffers):
+ * those memories are marked for block RAM first, as the 7 series' rules (256 words at most in LUT RAM) map them.
+ */
+const FAMILY_PREP: Record<XilinxFamily, (top: string) => string> = {
+  xc7: () => '',
+  xcup: (top) => `hierarchy -top ${top}; proc; memory_collect; setattr -set ram_style "block" t:$mem_v2 r:SIZE>256 %i; `,
+};
+
+/**
  * `yosys synth_xilinx` for a family (the 7 series by default), cells summed by kind. Flattened by default, as a
  * build measures; `hierarchical` synthesizes each module once and counts its instances (minutes instead of tens
  * of minutes for 64 PEs; counts a few percent apart either way, since nothing is optimized across modules).
@@ -57,7 +68,7 @@ export type XilinxFamily = 'xc7' | 'xcup';
 export function synthXilinx(files: Map<string, string>, top: string, family: XilinxFamily = 'xc7', hierarchical = false): XilinxResources {
   return inScratch(files, (dir) => {
     const t0 = performance.now();
-    const script = `read_verilog ${sources(files)}; synth_xilinx -family ${family} -top ${top}${hierarchical ? '' : ' -flatten'} -noiopad; tee -q -o stat.json stat -json -top ${top}`;
+    const script = `read_verilog ${sources(files)}; ${FAMILY_PREP[family](top)}synth_xilinx -family ${family} -top ${top}${hierarchical ? '' : ' -flatten'} -noiopad; tee -q -o stat.json stat -json -top ${top}`;
     const log = runTool('yosys', ['-p', script], { cwd: dir });
     // yosys 0.23 puts the hierarchy's text inside the JSON when a design has modules: its totals are the last object.
     const stat = readFileSync(join(dir, 'stat.json'), 'utf8');

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileChecked } from '../atomic.js';
 import { basename, extname } from 'node:path';
 import { HwgenError } from '../errors.js';
 import type { NdArray } from './ndarray.js';
@@ -33,12 +33,7 @@ export interface LoadOptions {
 }
 
 export function loadWeights(path: string, relu: ReluRule = 'hidden', opts: LoadOptions = {}): FloatModel {
-  let buf: Uint8Array;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    throw new HwgenError(`${path}: cannot read the weights file (${(e as NodeJS.ErrnoException).code ?? e}); check the path`);
-  }
+  const buf = readFileChecked(path, 'weights file');
   const ext = extname(path).toLowerCase();
   let raw: RawLayer[];
   let reluFromFile = false;

@@ -75,6 +75,8 @@ export const CRC32_POLY = 0xedb88320;
 
 /** The serial link's rate when none is given: both the UART a target builds and the driver's `serial:` URL. */
 export const DEFAULT_BAUD = 3_000_000;
+/** The serial link rates hwgen accepts, in bits per second: checked by `hwgen build` and by the driver's `serial:` URL. */
+export const BAUD_RANGE = { min: 300, max: 20_000_000 } as const;
 
 /** STATUS's `lastSeq` before any COMMAND was executed (or after one that was refused or aborted). */
 export const NO_LAST_SEQ = 0xffffffff;

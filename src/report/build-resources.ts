@@ -2,25 +2,23 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileChecked } from '../atomic.js';
 import { HwgenError } from '../errors.js';
-import type { Ice40Result, XilinxResources } from '../gen/synth.js';
 
 /**
- * `resources.json` in a build folder: the figures src/gen/synth.ts measures, with what the part holds
- * (docs/report.md shows an example). At least one of `xilinx` and `ice40`:
- *
- *   target     string                       the build's target ("zynq", "ice40", ...)
- *   part       string                       the FPGA part the figures are for
- *   xilinx     { used: XilinxFigures, available: { luts, ffs, bram18, dsp } }   yosys synth_xilinx
- *   ice40      Ice40Figures                 yosys synth_ice40 + nextpnr-ice40 (with Fmax)
+ * A build folder's figures, as `hwgen build` keeps them in its manifest (src/targets/build.ts, docs/targets.md):
+ * the target, board and part, the engine and config hash, the resources used against the part's by kind (LUT,
+ * FF, BRAM18, DSP for the Xilinx targets; LC, BRAM, DSP, SPRAM for iCE40), the clock and nextpnr's Fmax. A sim
+ * build measures no resources: it has none.
  */
-export type XilinxFigures = Pick<XilinxResources, 'luts' | 'ffs' | 'bram18' | 'dsp' | 'lutram' | 'latches'>;
-export type Ice40Figures = Omit<Ice40Result, 'seconds'>;
-
 export interface BuildResources {
   target: string;
-  part: string;
-  xilinx?: { used: XilinxFigures; available: Pick<XilinxFigures, 'luts' | 'ffs' | 'bram18' | 'dsp'> };
-  ice40?: Ice40Figures;
+  board?: string;
+  part?: string;
+  engine: string;
+  configHash: string;
+  /** Resources by kind, in the manifest's order; empty when the target measured none (sim). */
+  resources: Record<string, { used: number; available?: number }>;
+  clockHz?: number;
+  fmaxMHz?: number;
 }
 
 /** One line of the resource table: what the design uses against what the part holds. */
@@ -30,79 +28,57 @@ export interface ResourceRow {
   available?: number;
 }
 
-export const RESOURCES_FILE = 'resources.json';
-
-const XILINX_USED: (keyof XilinxFigures)[] = ['luts', 'ffs', 'bram18', 'dsp', 'lutram', 'latches'];
-const XILINX_AVAILABLE = ['luts', 'ffs', 'bram18', 'dsp'] as const;
-const ICE40: (keyof Ice40Figures)[] = ['logicCells', 'logicCellsAvailable', 'bram', 'bramAvailable', 'fmaxMHz'];
-
-/** Reads DIR/resources.json, or says plainly what is missing. */
-export function readBuildResources(dir: string): BuildResources {
+/** Reads the figures of the build in `dir` from its manifest (`file`, the name `hwgen build` gives it), or says plainly what is missing. */
+export function readBuildResources(dir: string, file: string): BuildResources {
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();
   } catch {
-    throw new HwgenError(`--build ${dir}: no such folder; give the folder a build wrote (it holds ${RESOURCES_FILE})`);
+    throw new HwgenError(`--build ${dir}: no such folder; give the folder 'hwgen build -o DIR' wrote`);
   }
-  if (!isDir) throw new HwgenError(`--build ${dir}: not a folder; give the folder a build wrote (it holds ${RESOURCES_FILE})`);
-  const path = join(dir, RESOURCES_FILE);
+  if (!isDir) throw new HwgenError(`--build ${dir}: not a folder; give the folder 'hwgen build -o DIR' wrote`);
+  const path = join(dir, file);
   let text: string;
   try {
-    text = new TextDecoder().decode(readFileChecked(path, 'resource figures'));
+    text = new TextDecoder().decode(readFileChecked(path, 'build manifest'));
   } catch (e) {
-    throw new HwgenError(`${(e as Error).message}; a build folder holds ${RESOURCES_FILE} with the synthesis figures (docs/report.md)`);
+    throw new HwgenError(`${(e as Error).message}; every folder 'hwgen build' writes holds its ${file}`);
   }
   let j: unknown;
   try {
     j = JSON.parse(text);
   } catch (e) {
-    throw new HwgenError(`${path}: not JSON (${(e as Error).message}); docs/report.md shows its shape`);
+    throw new HwgenError(`${path}: not JSON (${(e as Error).message}); build the folder again with 'hwgen build'`);
   }
   return checkBuildResources(j, path);
 }
 
 export function checkBuildResources(j: unknown, where: string): BuildResources {
   const bad = (what: string): never => {
-    throw new HwgenError(`${where}: ${what}; docs/report.md shows the shape of ${RESOURCES_FILE}`);
+    throw new HwgenError(`${where}: ${what}; it is not the manifest of an 'hwgen build' (docs/targets.md): build the folder again`);
   };
   const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-  const numbers = (o: unknown, keys: readonly string[], at: string) => {
-    if (!isObject(o)) bad(`"${at}" is not an object`);
-    const r = o as Record<string, unknown>;
-    for (const k of keys) if (typeof r[k] !== 'number' || !Number.isFinite(r[k]) || (r[k] as number) < 0) bad(`"${at}.${k}" is not a number >= 0`);
-  };
+  const isFigure = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0;
   if (!isObject(j)) return bad('not a JSON object');
-  for (const k of ['target', 'part']) if (typeof j[k] !== 'string' || !j[k]) bad(`"${k}" is not a non-empty string`);
-  if (j.xilinx === undefined && j.ice40 === undefined) bad('neither "xilinx" nor "ice40" figures');
-  if (j.xilinx !== undefined) {
-    if (!isObject(j.xilinx)) bad('"xilinx" is not an object');
-    const x = j.xilinx as Record<string, unknown>;
-    numbers(x.used, XILINX_USED, 'xilinx.used');
-    numbers(x.available, XILINX_AVAILABLE, 'xilinx.available');
+  for (const k of ['target', 'engine', 'configHash']) if (typeof j[k] !== 'string' || !j[k]) bad(`"${k}" is not a non-empty string`);
+  for (const k of ['board', 'part']) if (j[k] !== undefined && (typeof j[k] !== 'string' || !j[k])) bad(`"${k}" is not a non-empty string`);
+  for (const k of ['clockHz', 'fmaxMHz']) if (j[k] !== undefined && !isFigure(j[k])) bad(`"${k}" is not a number >= 0`);
+  const res = j.resources ?? {};
+  if (!isObject(res)) return bad('"resources" is not an object');
+  for (const [kind, r] of Object.entries(res)) {
+    if (!isObject(r)) bad(`"resources.${kind}" is not an object`);
+    const x = r as Record<string, unknown>;
+    if (!isFigure(x.used)) bad(`"resources.${kind}.used" is not a number >= 0`);
+    if (x.available !== undefined && !isFigure(x.available)) bad(`"resources.${kind}.available" is not a number >= 0`);
   }
-  if (j.ice40 !== undefined) numbers(j.ice40, ICE40, 'ice40');
-  return j as unknown as BuildResources;
+  const pick = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.filter((k) => j[k] !== undefined).map((k) => [k, j[k]]));
+  return {
+    ...(pick(['target', 'board', 'part', 'engine', 'configHash', 'clockHz', 'fmaxMHz'] as const) as Omit<BuildResources, 'resources'>),
+    resources: res as BuildResources['resources'],
+  };
 }
 
-/** The resource table's rows, in a fixed order. */
+/** The resource table's rows, in the manifest's order. */
 export function resourceRows(r: BuildResources): ResourceRow[] {
-  const rows: ResourceRow[] = [];
-  if (r.xilinx) {
-    const { used, available } = r.xilinx;
-    rows.push(
-      { resource: 'LUT', used: used.luts, available: available.luts },
-      { resource: 'FF', used: used.ffs, available: available.ffs },
-      { resource: 'RAMB18', used: used.bram18, available: available.bram18 },
-      { resource: 'DSP48', used: used.dsp, available: available.dsp },
-      { resource: 'LUTRAM', used: used.lutram },
-      { resource: 'latch', used: used.latches },
-    );
-  }
-  if (r.ice40) {
-    rows.push(
-      { resource: 'iCE40 LC', used: r.ice40.logicCells, available: r.ice40.logicCellsAvailable },
-      { resource: 'iCE40 BRAM', used: r.ice40.bram, available: r.ice40.bramAvailable },
-    );
-  }
-  return rows;
+  return Object.entries(r.resources).map(([resource, { used, available }]) => ({ resource, used, ...(available !== undefined ? { available } : {}) }));
 }

@@ -223,15 +223,19 @@ async function simSection(sim: SimFigures, charts: ChartCounter): Promise<string
 
 async function buildSection(build: BuildResources, charts: ChartCounter): Promise<string> {
   const rows = resourceRows(build);
+  const where = [`Target ${esc(build.target)}`, build.board && `board ${esc(build.board)}`, build.part && `part ${esc(build.part)}`].filter(Boolean).join(', ');
+  const clock = build.clockHz !== undefined ? ` Clock ${fmt.fixed(build.clockHz / 1e6, 2)} MHz.` : '';
+  const head = `<p>${where}: ${esc(build.engine)} ${esc(build.configHash)}.${clock} `;
+  if (!rows.length) return section('Build', `${head}This target measures no resources (a simulation model has no part).</p>\n`, 'build');
   const measured = rows.filter((r) => r.available);
   const spec = barsSpec('Resources used (% of the part)', measured.map((r) => ({ resource: r.resource, used: (100 * r.used) / r.available! })),
     { field: 'resource', title: 'resource' }, { field: 'used', title: '% of the part' });
   const cells = rows.map((r) => [r.resource, r.used, r.available ?? '-', r.available ? fmt.pct(r.used / r.available) : '-']);
-  const fmax = build.ice40 ? `Fmax ${fmt.fixed(build.ice40.fmaxMHz, 1)} MHz (nextpnr-ice40). ` : 'No Fmax: the figures come from synthesis alone. ';
+  const fmax = build.fmaxMHz !== undefined ? `Fmax ${fmt.fixed(build.fmaxMHz, 1)} MHz (nextpnr).` : 'No Fmax: the figures come from synthesis alone.';
   return section(
     'Build',
-    `<p>Target ${esc(build.target)}, part ${esc(build.part)}. ${fmax}</p>\n` +
-      figure(await charts.render(spec), [table(['resource', 'used', 'available', 'used %'], cells)], 'From the build\'s resources.json (yosys synthesis; nextpnr for iCE40). LUTRAM and latches have no budget of their own; a generated design has no latches.'),
+    `${head}${fmax}</p>\n` +
+      figure(await charts.render(spec), [table(['resource', 'used', 'available', 'used %'], cells)], "From the build's manifest.json (yosys synthesis; nextpnr for iCE40)."),
     'build',
   );
 }

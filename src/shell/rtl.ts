@@ -1,4 +1,4 @@
-import type { AnyEngine, PartHints } from '../engines/engine.js';
+import type { AnyEngine, PartHints, RamShape } from '../engines/engine.js';
 import { banner, clog2, hwFile, renderTemplate } from '../gen/render.js';
 import { CRC32_POLY, FRAME, FRAME_MAGIC, IDENTITY_FIELDS, LINK_VERSION, NAK, NO_LAST_SEQ, STATUS_FIELDS, identityWords } from '../protocol/link.js';
 import { HWGEN_VERSION } from '../paths.js';
@@ -38,6 +38,15 @@ function configFieldsInOrder(engine: AnyEngine, engineConfig: object): [string, 
   return Object.entries(engine.validateConfig({ ...engineConfig }, 'engine config')) as [string, number][];
 }
 
+/** Address bits of the frame and reply buffers: a frame's payload words. */
+const frameAddressBits = (shell: ShellConfig) => clog2(shell.maxPayloadWords);
+
+/** The shell's memories by shape (hwgen_shell.v: the frame buffer and the reply buffer), for resource estimates. */
+export function shellResourceShape(shell: ShellConfig): RamShape[] {
+  const depth = 2 ** frameAddressBits(shell);
+  return ['frame_buffer', 'reply_buffer'].map((name): RamShape => ({ name, width: 32, depth, copies: 1, ports: 'sdp' }));
+}
+
 /** The identity words IDENTIFY answers with, for an engine build inside a shell. */
 export function shellIdentity(engine: AnyEngine, engineConfig: object, shell: ShellConfig): Uint32Array {
   const config = configFieldsInOrder(engine, engineConfig).map(([, v]) => v);
@@ -62,7 +71,7 @@ function context(engine: AnyEngine, engineConfig: object, shell: ShellConfig) {
     banner: banner(hash),
     engineTop: engine.top,
     engineTitle: engine.title,
-    AW: clog2(shell.maxPayloadWords),
+    AW: frameAddressBits(shell),
     MAX_WORDS: shell.maxPayloadWords,
     MAGIC: hex32(FRAME_MAGIC),
     CRC_POLY: hex32(CRC32_POLY),

@@ -59,8 +59,9 @@ describe('hwgen build --target sim', () => {
   }, 120_000);
 
   it('--force replaces an earlier build, and only a folder that holds one', () => {
+    // an earlier build of another version, which wrote a file this one does not
     mkdirSync(at('earlier'));
-    writeFileSync(at('earlier/manifest.json'), '{}');
+    writeFileSync(at('earlier/manifest.json'), JSON.stringify({ hwgen: '0.0.1', files: { 'stale.v': '0'.repeat(64) } }));
     writeFileSync(at('earlier/stale.v'), '');
     expect(hwgen(['build', '--target', 'sim', '--model', 'tiny.hwb', '-o', 'earlier', '--force']).code).toBe(0);
     expect(existsSync(at('earlier/stale.v'))).toBe(false);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { fileError, readFileChecked } from '../atomic.js';
+import { checkOutputs, fileError, readFileChecked } from '../atomic.js';
 import type { BuildOptions } from '../engines/engine.js';
 import { engineFor } from '../engines/registry.js';
 import { HwgenError } from '../errors.js';
@@ -30,7 +30,7 @@ export interface BuildRequest {
   progress?: Progress;
 }
 
-export interface BuildResult extends BuildSummary {
+export interface BuildResult extends Omit<BuildSummary, 'build'> {
   manifest: Manifest;
 }
 
@@ -74,9 +74,10 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
   if (boardName !== undefined && (!board || !Object.hasOwn(target.boards, boardName))) {
     throw new HwgenError(`--board ${boardName}: --target ${target.name} knows ${names.join(', ')}`, 2);
   }
+  const modelPath = req.model ?? DEFAULT_MODEL;
+  checkOutputs([{ path: req.out, flag: '-o', folder: true }], [{ path: modelPath, flag: '--model' }, { path: req.build?.configFile?.where, flag: '--config' }]);
   const out = checkOutFolder(req.out, req.force ?? false);
 
-  const modelPath = req.model ?? DEFAULT_MODEL;
   const bytes = readFileChecked(modelPath, 'model');
   const given = decodeAnyBundle(bytes, modelPath);
   const engine = engineFor(given);
@@ -84,21 +85,23 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
   const shell = validateShellConfig({ ...(board ? { clockHz: board.clockHz } : {}), ...req.shell }, 'shell config');
 
   const progress = req.progress ?? quietProgress;
-  const dir = mkdtempSync(join(dirname(out.path), `.${basename(out.path)}.building-`));
+  const dir = scratchFolder(out.path, req.out);
   try {
     chmodSync(dir, 0o755); // mkdtemp's 0700 would make the output folder private
-    const summary = await target.build({ engine, bundle, config, shell, board, boardName, options, dir, outName: req.out, progress });
+    const summary = await target.build({ engine, bundle, config, shell, board, boardName, given: req.build ?? {}, options, dir, outName: req.out, progress });
     progress.done();
     const built = summary.shell ?? shell;
-    writeHostFiles(dir, engine, bundle, config, built);
+    // The target may have chosen the build (zynq, pcie: the most PEs that fit): the host files and manifest follow it.
+    const { bundle: builtBundle, config: builtConfig } = summary.build ?? { bundle, config };
+    writeHostFiles(dir, engine, builtBundle, builtConfig, built);
     const manifest: Manifest = {
       hwgen: HWGEN_VERSION,
       target: target.name,
       ...(boardName ? { board: boardName, part: board!.part } : {}),
       engine: engine.name,
-      configHash: engine.configHash(config),
-      shellHash: shellHash(engine.configHash(config), built),
-      config,
+      configHash: engine.configHash(builtConfig),
+      shellHash: shellHash(engine.configHash(builtConfig), built),
+      config: builtConfig,
       shell: built,
       model: { file: basename(modelPath), sha256: sha256(bytes) },
       ...(summary.resources ? { resources: summary.resources } : {}),
@@ -108,7 +111,8 @@ export async function buildTarget(req: BuildRequest): Promise<BuildResult> {
     };
     writeFileSync(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
     putInPlace(dir, out);
-    return { ...summary, manifest };
+    const { build: _chosen, ...figures } = summary; // the manifest names the build; the bundle stays out of the result
+    return { ...figures, manifest };
   } catch (e) {
     progress.done();
     rmSync(dir, { recursive: true, force: true });
@@ -134,9 +138,33 @@ export function fileHashes(dir: string): Record<string, string> {
   return files;
 }
 
-/** The output folder: new, empty, or (with --force) an earlier build's. A symlink to a folder means that folder. */
+/**
+ * The scratch folder beside the output, made before any long step: a place where no folder can be made (/proc,
+ * /sys, a read-only file system, a folder without write permission) is refused at once.
+ */
+function scratchFolder(real: string, given: string): string {
+  try {
+    return mkdtempSync(join(dirname(real), `.${basename(real)}.building-`));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    const why: Record<string, string> = {
+      ENOENT: 'that file system does not let a folder be made there',
+      EPERM: 'the operation is not permitted there',
+      EACCES: 'permission denied',
+      EROFS: 'it is a read-only file system',
+      ENOSPC: 'no space left on the device',
+    };
+    throw new HwgenError(`-o ${given}: cannot create a folder in ${dirname(real)} (${why[code] ?? (e as Error).message}); choose another output folder`);
+  }
+}
+
+/**
+ * The output folder: new, empty, or (with --force) an earlier build's. A symlink to a folder means that folder.
+ * --force replaces a folder only when everything in it is what an earlier build listed in its manifest: a file of
+ * the user's beside a build would be deleted with it, so such a folder is refused with the files named, and the
+ * user moves them (rather than hwgen carrying unknown files into a new build whose manifest does not list them).
+ */
 function checkOutFolder(path: string, force: boolean): { path: string; existing: 'none' | 'empty' | 'build' } {
-  if (path === '') throw new HwgenError('-o is empty; give the output folder', 2);
   let stats;
   try {
     stats = lstatSync(path);
@@ -159,7 +187,44 @@ function checkOutFolder(path: string, force: boolean): { path: string; existing:
   if (!entries.includes(MANIFEST)) {
     throw new HwgenError(`-o ${path} holds files but no ${MANIFEST}: it is not an earlier hwgen build, so --force will not replace it; choose another folder`, 2);
   }
+  const listed = earlierFiles(real, path);
+  const foreign = folderEntries(real).filter((f) => f !== MANIFEST && !listed.has(f));
+  if (foreign.length) {
+    const names = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? ` and ${foreign.length - 5} more` : '');
+    throw new HwgenError(`-o ${path} holds ${foreign.length} file(s) the earlier build did not write (${names}): --force replaces only what its ${MANIFEST} lists; move them out or choose another folder`, 2);
+  }
   return { path: real, existing: 'build' };
+}
+
+/** The files an earlier build's manifest lists, or an error when the manifest is not one hwgen wrote. */
+function earlierFiles(dir: string, given: string): Set<string> {
+  let m: unknown;
+  try {
+    m = JSON.parse(new TextDecoder().decode(readFileChecked(join(dir, MANIFEST), MANIFEST)));
+  } catch (e) {
+    throw new HwgenError(`-o ${given}: its ${MANIFEST} cannot be read as JSON (${(e as Error).message}), so it is no earlier hwgen build and --force will not replace it; choose another folder`, 2);
+  }
+  const files = (m as Partial<Manifest> | null)?.files;
+  if (typeof (m as Partial<Manifest> | null)?.hwgen !== 'string' || typeof files !== 'object' || files === null || Array.isArray(files)) {
+    throw new HwgenError(`-o ${given}: its ${MANIFEST} is not an hwgen build's (no "hwgen" version and "files" list), so --force will not replace it; choose another folder`, 2);
+  }
+  return new Set(Object.keys(files));
+}
+
+/** Every entry under `dir` that is not a folder holding something, by its path there ("rtl/x.v"; "logs/" for an empty folder). */
+function folderEntries(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    const es = readdirSync(d, { withFileTypes: true });
+    if (!es.length && d !== dir) out.push(`${relative(dir, d).split(sep).join('/')}/`);
+    for (const e of es) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(relative(dir, p).split(sep).join('/'));
+    }
+  };
+  walk(dir);
+  return out.sort();
 }
 
 function realpathOr(path: string): string {

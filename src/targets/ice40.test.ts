@@ -8,7 +8,8 @@ import { HwgenError } from '../errors.js';
 import { FPGA_TOOLS_ENV, fpgaToolchain } from '../gen/fpga-tools.js';
 import { writeBundle } from '../model/bundle.js';
 import { DEFAULT_BAUD } from '../protocol/link.js';
-import { buildTarget, fileHashes, type BuildRequest } from './build.js';
+import { readBuildResources, resourceRows } from '../report/build-resources.js';
+import { buildTarget, fileHashes, MANIFEST, type BuildRequest } from './build.js';
 import { ICE40_BOARDS, ICE40_TOP, partHints } from './ice40.js';
 import { engineFor } from '../engines/registry.js';
 import type { EieConfig } from '../engines/eie/config.js';
@@ -57,7 +58,7 @@ describe('hwgen build --target ice40: refusals, before any long step', () => {
   });
 
   it('a baud no clock of the board can make', async () => {
-    await refused(request('b', { options: { baud: 100_000_000 } }), /--baud 100000000: no clock the iCEBreaker.*PLL makes .*at most 68750000 baud/);
+    await refused(request('b', { options: { baud: 100_000_000 } }), /--baud 100000000: give a whole number of bits per second from 300 to 20000000/);
     await refused(request('c', { options: { baud: 0 } }), /whole number/);
   });
 
@@ -91,14 +92,26 @@ describe('hwgen build --target ice40: the plan', () => {
 });
 
 describe('hwgen build --target ice40: the flow', () => {
-  it('refuses a build that does not fit the HX8K, before placing anything', async () => {
+  it('refuses a build whose block RAMs the part lacks from their count alone, before any tool runs', async () => {
     // The default LeNet-300-100 at one PE: its sparse matrix alone is 80 of the HX8K's 32 block RAMs (the UP5K
-    // holds it in SPRAM); the search for the largest build that fits is tested on the Xilinx parts (zynq.test.ts).
-    await refused(
-      request('d', { model: undefined, board: 'hx8k-breakout', build: { pes: 1 } }),
-      /EIE 1 PEs?, .* does not fit hx8k-ct256 \(iCE40-HX8K breakout board\): .*BRAM \d+ of 32 \(\d+%\).*; not even one PE fits: choose a larger board \(cells as nextpnr-ice40 packs/,
-    );
-  }, 900_000);
+    // holds it in SPRAM): 118 in all, as nextpnr counts them. 64 PEs on the iCEBreaker: 1,286 (14 minutes of
+    // synthesis to refuse before the count). A toolchain setting no lookup accepts proves no tool was looked for.
+    const before = process.env[FPGA_TOOLS_ENV];
+    process.env[FPGA_TOOLS_ENV] = 'not-a-toolchain';
+    try {
+      await refused(
+        request('d', { model: undefined, board: 'hx8k-breakout', build: { pes: 1 } }),
+        /^EIE 1 PEs, queue depth 8 does not fit hx8k-ct256 \(iCE40-HX8K breakout board\): by the estimate BRAM 118 of 32 \(369%\); not even one PE fits: choose a larger board$/,
+      );
+      await refused(
+        request('d', { model: undefined, board: 'icebreaker', build: { pes: 64 } }),
+        /^EIE 64 PEs, queue depth 8 does not fit up5k-sg48 \(iCEBreaker \(iCE40 UltraPlus UP5K\)\): by the estimate BRAM 1286 of 30 \(\d+%\); at most 1 PE can fit by the estimate \(--pes 1; the rest is measured when it is built\)$/,
+      );
+    } finally {
+      if (before === undefined) delete process.env[FPGA_TOOLS_ENV];
+      else process.env[FPGA_TOOLS_ENV] = before;
+    }
+  });
 
   it("writes a bitstream for the iCEBreaker with Debian's tools, the sparse matrix and activations in SPRAM", async () => {
     const a = await buildTarget(request('up5k'));
@@ -127,5 +140,9 @@ describe('hwgen build --target ice40: the flow', () => {
     // The manifest lists every file's hash, and the files are what it says: ice40-flow.test.ts shows the same
     // inputs give the same bytes through these tools (a second full build here would double the suite's longest test).
     expect(fileHashes(dir)).toEqual(a.manifest.files);
+    // hwgen report --build reads this folder's figures, Fmax included (src/report/build-resources.test.ts: the other targets)
+    const figures = readBuildResources(dir, MANIFEST);
+    expect(resourceRows(figures)).toEqual(Object.entries(res).map(([resource, x]) => ({ resource, ...x })));
+    expect([figures.target, figures.part, figures.fmaxMHz]).toEqual(['ice40', ICE40_BOARDS.icebreaker.part, a.fmaxMHz]);
   }, 1_800_000);
 });

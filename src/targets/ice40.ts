@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PartHints } from '../engines/engine.js';
+import type { PartHints, RamShape } from '../engines/engine.js';
 import { HwgenError } from '../errors.js';
 import { fpgaToolchain, type FpgaToolchain } from '../gen/fpga-tools.js';
 import { banner, renderTemplate } from '../gen/render.js';
@@ -9,10 +9,11 @@ import type { AnyBundle } from '../model/types.js';
 import { DEFAULT_BAUD } from '../protocol/link.js';
 import { shellHash, type ShellConfig } from '../shell/config.js';
 import { renderShell } from '../shell/rtl.js';
-import { checkFits, type Resources } from './fit.js';
+import { estimateIce40 } from './estimate.js';
+import { checkFits, refuseClearlyOver, type Resources } from './fit.js';
 import { checkPllInput, choosePll, PLL_LIMITS, type PllSetting } from './ice40-pll.js';
 import type { Board, BuildContext, BuildSummary, Target } from './target.js';
-import { clocksPerBit, MAX_BAUD_ERROR, MIN_CLKS_PER_BIT, uartFiles } from './uart.js';
+import { checkBaud, clocksPerBit, MAX_BAUD_ERROR, MIN_CLKS_PER_BIT, uartFiles } from './uart.js';
 
 /** The board top every iCE40 build has (templates/targets/ice40/hwgen_ice40.v.hbs). */
 export const ICE40_TOP = 'hwgen_ice40';
@@ -98,11 +99,17 @@ async function buildIce40(ctx: BuildContext): Promise<BuildSummary> {
   const baud = ctx.options.baud === undefined ? DEFAULT_BAUD : Number(ctx.options.baud);
   checkPllInput(board.clockHz, boardName);
   // Refuse a baud no clock of this board can make before any long step (the one Fmax allows is checked below).
+  checkBaud(baud);
   if (!choosePll(board.clockHz, Infinity, (hz) => bauds(hz, baud))) {
-    if (!Number.isInteger(baud) || baud <= 0) clocksPerBit(board.clockHz, baud); // says what a baud must be
     const fastest = Math.floor(PLL_LIMITS.out[1] * 1e6 / MIN_CLKS_PER_BIT);
     throw new HwgenError(`--baud ${baud}: no clock the ${board.title}'s PLL makes (up to ${PLL_LIMITS.out[1]} MHz, and the logic is slower) gives it within ${MAX_BAUD_ERROR * 100}%; the UART needs ${MIN_CLKS_PER_BIT} clocks per bit, so at most ${fastest} baud; the default is ${DEFAULT_BAUD}`, 2);
   }
+
+  // Block RAM is counted first, before any tool is looked for: a build clearly over the part's is refused at once.
+  const part = partHints(board);
+  const uartFifo: RamShape = { name: 'uart fifo', width: 8, depth: 2 ** FIFO_AW, copies: 1, ports: 'sdp' };
+  const estimate = { estimate: (config: object) => estimateIce40(ctx.engine, config, ctx.shell, part, board.capacity, uartFifo), partial: true, part };
+  refuseClearlyOver(ctx, estimate);
 
   const tools = await fpgaToolchain(['yosys', 'nextpnr-ice40', 'icepack']);
   const work = mkdtempSync(join(tmpdir(), 'hwgen-ice40-'));
@@ -116,12 +123,7 @@ async function buildIce40(ctx: BuildContext): Promise<BuildSummary> {
       await flow.synth(design);
       return resourcesOf(await flow.pnr(board.clockHz, 'pack'), board);
     };
-    try {
-      await checkFits(ctx, measure);
-    } catch (e) {
-      if (e instanceof HwgenError) throw new HwgenError(`${e.message} (cells as nextpnr-ice40 packs yosys's netlist, before placement)`, e.exitCode);
-      throw e;
-    }
+    await checkFits(ctx, { ...estimate, measure, measuredBy: "cells as nextpnr-ice40 packs yosys's netlist, before placement" });
 
     // 2. Place and route at the board clock for nextpnr's Fmax, then choose the PLL below it and build again.
     let clock: { pll?: PllSetting; clockHz: number } = { clockHz: board.clockHz };

@@ -15,7 +15,7 @@ const model = tinyModel(work);
 const SLOW = 600_000;
 
 describe('hwgen build --target pcie', () => {
-  it('builds for the KC705: RTL measured by yosys for the part, a Tcl script that runs against the Vivado stubs, the same bytes twice', async () => {
+  it('builds for the KC705: resources estimated for the part, a Tcl script that runs against the Vivado stubs, the same bytes twice', async () => {
     const out = join(work, 'kc705');
     const res = await buildTarget({ target: 'pcie', model, out });
     const b = PCIE_BOARDS.kc705;

@@ -5,9 +5,9 @@ import type { XilinxFamily } from '../gen/synth.js';
 import { banner, renderTemplate } from '../gen/render.js';
 import { shellHash } from '../shell/config.js';
 import { AXI_TOP, renderAxiTop, statusRegisters } from './axi.js';
-import { checkFits } from './fit.js';
-import type { Board, BuildContext, BuildSummary, Target } from './target.js';
-import { XILINX_PARTS, xilinxResources } from './xilinx.js';
+import { checkFits, defaultBuild, fittedSummary } from './fit.js';
+import { throughput, type Board, type BuildContext, type BuildSummary, type Target } from './target.js';
+import { XILINX_PARTS, xilinxSizing } from './xilinx.js';
 
 /** The clock the shell runs at: made from the XDMA's AXI clock by a clocking wizard. */
 const SHELL_CLOCK_HZ = 100_000_000;
@@ -49,11 +49,12 @@ export const pcieTarget: Target = {
   boards: PCIE_BOARDS,
   defaultBoard: 'kc705',
   options: [],
-  async build(ctx: BuildContext): Promise<BuildSummary> {
-    const board = ctx.board!;
+  async build(given: BuildContext): Promise<BuildSummary> {
+    const board = given.board!;
     const family = extra(board, 'family') as XilinxFamily;
-    ctx.progress.step(`synthesizing with yosys for ${board.part} (${ctx.engine.title}: ${ctx.engine.describe(ctx.config)})`);
-    const resources = await checkFits(ctx, async (_bundle, config) => xilinxResources(renderAxiTop(ctx.engine, config, ctx.shell), AXI_TOP, family, board.capacity, ctx.engine.pes(config)));
+    const sizing = xilinxSizing(given, family, (config) => renderAxiTop(given.engine, config, given.shell), AXI_TOP);
+    const ctx = defaultBuild(given, sizing);
+    const fitted = fittedSummary(await checkFits(ctx, sizing));
 
     const files = renderAxiTop(ctx.engine, ctx.config, ctx.shell);
     const hash = shellHash(ctx.engine.configHash(ctx.config), ctx.shell);
@@ -113,7 +114,7 @@ export const pcieTarget: Target = {
       }),
     );
     writeFileSync(join(ctx.dir, 'README.md'), readme(ctx, board, link));
-    return { resources, clockHz: SHELL_CLOCK_HZ, next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl', 'hwgen info --device xdma:/dev/xdma0'] };
+    return { ...fitted, clockHz: SHELL_CLOCK_HZ, build: { bundle: ctx.bundle, config: ctx.config }, throughput: throughput(ctx, SHELL_CLOCK_HZ), next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl', 'hwgen info --device xdma:/dev/xdma0'] };
   },
 };
 

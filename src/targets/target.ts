@@ -1,4 +1,4 @@
-import type { AnyEngine, PartHints } from '../engines/engine.js';
+import type { AnyEngine, BuildOptions, PartHints } from '../engines/engine.js';
 import type { AnyBundle } from '../model/types.js';
 import type { ShellConfig } from '../shell/config.js';
 
@@ -54,6 +54,8 @@ export interface BuildContext {
   shell: ShellConfig;
   board?: Board;
   boardName?: string;
+  /** The build options given (`--pes`, `--config`, ...): a target may choose what was left out (zynq: the PEs). */
+  given: BuildOptions;
   /** The values of the target's own options (TargetOption) that were given. */
   options: Partial<Record<TargetOption, string | number | boolean>>;
   /** The scratch folder to write into (it becomes the output folder). */
@@ -68,6 +70,8 @@ export interface BuildContext {
 export interface BuildSummary {
   /** Resources used and available, by kind (LUT, FF, ...), when the target measured them. */
   resources?: Record<string, { used: number; available?: number }>;
+  /** Where those figures come from when a tool did not count them ("the estimate": zynq, pcie well within the part). */
+  resourcesFrom?: string;
   /** The clock the build runs at, in Hz, and the Fmax a tool reported (MHz), when known. */
   clockHz?: number;
   fmaxMHz?: number;
@@ -75,10 +79,19 @@ export interface BuildSummary {
   next: string[];
   /** The shell as built, when the target changed it from ctx.shell (ice40: the PLL's clock, which IDENTIFY reports). */
   shell?: ShellConfig;
+  /** The build (the bundle as it stores it, the engine's config), when the target chose it (zynq, pcie: the most PEs that fit, without --pes). */
+  build?: { bundle: AnyBundle; config: object };
+  /** The build in a few words and its inputs per second at its clock by the engine's cycle model (Engine.cycleModel). */
+  throughput?: { build: string; imagesPerSecond: number };
 }
 
 /** A long step's progress: `step` starts one (ending the previous), `done` ends the last. */
 export interface Progress {
   step(what: string): void;
   done(): void;
+}
+
+/** The build, and its inputs per second at `clockHz` by the engine's cycle model. */
+export function throughput(ctx: Pick<BuildContext, 'engine' | 'bundle' | 'config'>, clockHz: number): NonNullable<BuildSummary['throughput']> {
+  return { build: `${ctx.engine.title} ${ctx.engine.describe(ctx.config)}`, imagesPerSecond: Math.round(clockHz / ctx.engine.cycleModel(ctx.bundle, ctx.config)) };
 }

@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runHwgen } from '../../test/helpers/cli.js';
+import { openTransport } from '../../host/open.js';
 import { describe, expect, it } from 'vitest';
 import { gaussian, gaussianMatrix, randInt, rng } from '../../test/helpers/random.js';
 import { buildModel, lintModel, runBytes } from '../../sim/verilator.js';
@@ -9,7 +12,7 @@ import { HwgenError } from '../errors.js';
 import type { FloatLayer, NumericFormat } from '../model/types.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { joinData, runCommand, splitResponses, type Command } from '../protocol/command-words.js';
-import { FRAME, FrameParser, MAX_PAYLOAD_WORDS, encodeFrame, parseIdentity, type Frame } from '../protocol/link.js';
+import { BAUD_RANGE, FRAME, FrameParser, MAX_PAYLOAD_WORDS, encodeFrame, parseIdentity, type Frame } from '../protocol/link.js';
 import type { ShellConfig } from '../shell/config.js';
 import { renderShell, shellIdentity } from '../shell/rtl.js';
 import { clocksPerBit, UART_LINK_TOP, uartFiles } from './uart.js';
@@ -155,5 +158,25 @@ describe('clocksPerBit', () => {
     expect(() => clocksPerBit(12_000_000, 6_000_000)).toThrow(/too fast for the 12.000 MHz clock.*at most 3000000 baud/);
     expect(() => clocksPerBit(12_000_000, 0)).toThrow(HwgenError);
     expect(() => clocksPerBit(12_000_000, 1.5)).toThrow(/whole number/);
+  });
+  it("refuses a baud outside the driver's range, which a clock could make, at build time and before any work", () => {
+    expect(clocksPerBit(100_000_000, BAUD_RANGE.max)).toBe(5);
+    expect(clocksPerBit(100_000_000, BAUD_RANGE.min)).toBe(333_333);
+    for (const baud of [1, BAUD_RANGE.min - 1, BAUD_RANGE.max + 1]) {
+      expect(() => clocksPerBit(100_000_000, baud)).toThrow(`--baud ${baud}: give a whole number of bits per second from 300 to 20000000 (the driver's range)`);
+    }
+    const work = mkdtempSync(join(tmpdir(), 'hwgen-baud-'));
+    try {
+      for (const args of [['--target', 'zynq', '--board', 'zedboard', '--uart'], ['--target', 'ice40']]) {
+        const r = runHwgen(work, ['build', ...args, '--baud', '1', '-o', 'out']);
+        expect(r.err).toMatch(/--baud 1: give a whole number of bits per second from 300 to 20000000/);
+        expect(r.code).toBe(2);
+        expect(readdirSync(work)).toEqual([]);
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    // the driver's serial: URL takes the same range (host/open.ts)
+    return expect(openTransport(`serial:/dev/null?baud=${BAUD_RANGE.max + 1}`)).rejects.toThrow(`baud=${BAUD_RANGE.max + 1}: give a whole number of bits per second from 300 to 20000000`);
   });
 });

@@ -1,5 +1,6 @@
 import { HwgenError } from '../errors.js';
 import { hwFile } from '../gen/render.js';
+import { BAUD_RANGE, DEFAULT_BAUD } from '../protocol/link.js';
 
 /** The UART link's modules (hw/), in the order a build lists them; the top of the three is UART_LINK_TOP. */
 export const UART_FILES = ['hwgen_uart_link.v', 'hwgen_uart_rx.v', 'hwgen_uart_tx.v'] as const;
@@ -14,9 +15,16 @@ export const MAX_BAUD_ERROR = 0.02;
 /** The receiver's fewest clocks per bit (it waits half a bit after the start edge, past a two-flop synchronizer). */
 export const MIN_CLKS_PER_BIT = 4;
 
+/** Refuses a baud rate the driver would not open (BAUD_RANGE), so a build never suggests a URL it refuses. */
+export function checkBaud(baud: number): void {
+  if (!Number.isInteger(baud) || baud < BAUD_RANGE.min || baud > BAUD_RANGE.max) {
+    throw new HwgenError(`--baud ${baud}: give a whole number of bits per second from ${BAUD_RANGE.min} to ${BAUD_RANGE.max} (the driver's range), such as 115200 or ${DEFAULT_BAUD}`, 2);
+  }
+}
+
 /** The UART's CLKS_PER_BIT for a clock and a baud rate; refuses a baud the clock cannot make closely enough. */
 export function clocksPerBit(clockHz: number, baud: number): number {
-  if (!Number.isFinite(baud) || !Number.isInteger(baud) || baud <= 0) throw new HwgenError(`--baud ${baud}: give a whole number of bits per second, such as 115200 or 3000000`, 2);
+  checkBaud(baud);
   const n = Math.round(clockHz / baud);
   const mhz = (clockHz / 1e6).toFixed(3);
   if (n < MIN_CLKS_PER_BIT) {

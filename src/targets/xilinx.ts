@@ -5,8 +5,9 @@ import { HwgenError } from '../errors.js';
 import { synthXilinx, type XilinxFamily } from '../gen/synth.js';
 import { requireTools } from '../tools.js';
 import { cacheDir, ensureCacheDir } from '../../sim/cache.js';
-import type { Resources } from './fit.js';
-import type { Board } from './target.js';
+import { estimateXilinx } from './estimate.js';
+import type { Resources, Sizing } from './fit.js';
+import type { Board, BuildContext } from './target.js';
 
 /** What a Xilinx part holds, in the units the resource report uses. */
 export interface XilinxCapacity {
@@ -73,5 +74,23 @@ export function xilinxResources(files: Map<string, string>, top: string, family:
     FF: { used: r.ffs, available: capacity.FF },
     BRAM18: { used: r.bram18, available: capacity.BRAM18 },
     DSP: { used: r.dsp, available: capacity.DSP },
+  };
+}
+
+/**
+ * How zynq and pcie size a build for the board's part: the estimate, and yosys on the design `render` makes with
+ * `top` (the AXI top; the UART core). The estimate is fitted to the AXI top; a UART build's link adds a few
+ * hundred LUTs it does not count, well within the margin that sends a build near the part to yosys.
+ */
+export function xilinxSizing(ctx: BuildContext, family: XilinxFamily, render: (config: object) => Map<string, string>, top: string): Sizing {
+  const board = ctx.board!;
+  const capacity = board.capacity as unknown as XilinxCapacity;
+  return {
+    measuredBy: `yosys synth_xilinx -family ${family}`,
+    estimate: (config) => estimateXilinx(ctx.engine, config, ctx.shell, family, capacity, ctx.engine.pes(config) > FLATTEN_UP_TO_PES ? 'hierarchical' : 'flat'),
+    async measure(_bundle, config) {
+      ctx.progress.step(`synthesizing with yosys for ${board.part} (${ctx.engine.title}: ${ctx.engine.describe(config)})`);
+      return xilinxResources(render(config), top, family, board.capacity, ctx.engine.pes(config));
+    },
   };
 }

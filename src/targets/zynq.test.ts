@@ -5,10 +5,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runHwgen } from '../../test/helpers/cli.js';
 import { folderBytes, runTclStubs, tinyModel } from '../../test/helpers/targets.js';
 import { engineFor } from '../engines/registry.js';
+import type { EieConfig } from '../engines/eie/config.js';
+import { xnorConfigForBundle } from '../engines/xnor/config.js';
 import { readAnyBundle } from '../model/bundle.js';
+import { DEFAULT_MODELS } from '../model/default-models.js';
+import type { BinaryBundle } from '../model/types.js';
 import { DEFAULT_BAUD } from '../protocol/link.js';
 import { lintModel } from '../../sim/verilator.js';
+import { encodeLoadImage, loadImage } from '../engines/load-image.js';
 import { buildTarget } from './build.js';
+import { MODEL_IMAGE } from './host-files.js';
 import { ZYNQ_BOARDS } from './zynq.js';
 import { expectCClientMakes } from '../../test/helpers/c-client.js';
 
@@ -21,7 +27,7 @@ const SLOW = 600_000;
 describe('hwgen build --target zynq', () => {
   // PYNQ-Z2 and ZedBoard share the part, so the same RTL: yosys runs once for both (and for the identical rebuild).
   for (const board of Object.keys(ZYNQ_BOARDS)) {
-    it(`builds for ${board}: RTL measured by yosys for the part, a Tcl script that runs against the Vivado stubs`, async () => {
+    it(`builds for ${board}: resources estimated for the part, a Tcl script that runs against the Vivado stubs`, async () => {
       const out = join(work, board);
       const xsa = board === 'zedboard';
       const res = await buildTarget({ target: 'zynq', model, board, out, options: { xsa: xsa || undefined } });
@@ -118,7 +124,50 @@ describe('hwgen build --target zynq', () => {
     // Through buildTarget rather than the CLI: two syntheses may outlast the CLI helper's time limit on a busy machine.
     const raw = { ...config, pes: 2, spmatWords: 40960 };
     const refused = buildTarget({ target: 'zynq', model, out, build: { configFile: { raw, where: 'big.json' } } });
-    await expect(refused).rejects.toThrow(/does not fit xc7z020clg400-1 \(PYNQ-Z2 \(Zynq-7020\)\): BRAM18 \d+ of 280 \(\d+%\); the largest build that fits is 1 PE \(--pes 1\)/);
+    await expect(refused).rejects.toThrow(/does not fit xc7z020clg400-1 \(PYNQ-Z2 \(Zynq-7020\)\): by the estimate BRAM18 \d+ of 280 \(\d+%\); the largest build that fits by the estimate is 1 PE \(--pes 1\)/);
     expect(existsSync(out)).toBe(false);
+  }, SLOW);
+
+  it('refuses a build far too big for the part from the estimate alone: no synthesis runs', async () => {
+    // XNOR 64 rows x 64 lanes: about 88,000 LUT by yosys, 166% of the xc7z020.
+    const bmlp = readAnyBundle(DEFAULT_MODELS.xnor);
+    const config = xnorConfigForBundle(bmlp as BinaryBundle, { pe: 64, simd: 64, bwnLanes: 16 });
+    const cache = mkdtempSync(join(work, 'cache-'));
+    const before = process.env.HWGEN_CACHE;
+    process.env.HWGEN_CACHE = cache;
+    try {
+      const out = join(work, 'far-too-big');
+      await expect(buildTarget({ target: 'zynq', model: DEFAULT_MODELS.xnor, out, build: { config } })).rejects.toThrow(
+        /^XNOR 64 rows x 64 lanes does not fit xc7z020clg400-1 \(PYNQ-Z2 \(Zynq-7020\)\): by the estimate LUT \d+ of 53200 \(1[5-9]\d%\); the largest build that fits by the estimate is 32 PEs \(a --config with that pe\)$/,
+      );
+      expect(existsSync(out)).toBe(false);
+      // yosys keeps every count it makes in the cache: nothing was measured.
+      expect(existsSync(join(cache, 'yosys'))).toBe(false);
+    } finally {
+      if (before === undefined) delete process.env.HWGEN_CACHE;
+      else process.env.HWGEN_CACHE = before;
+    }
+  });
+
+  it('builds the default LeNet with the most PEs within 70% of the part, prints its images/s, and lets --pes choose less', async () => {
+    const out = join(work, 'default');
+    const res = await buildTarget({ target: 'zynq', out });
+    const pes = (res.manifest.config as EieConfig).pes;
+    expect(pes).toBeGreaterThan(1);
+    for (const [kind, r] of Object.entries(res.resources!)) expect(r.used / r.available!, kind).toBeLessThanOrEqual(0.7);
+    expect(res.throughput!.build).toBe(`EIE ${pes} PEs, queue depth 8`);
+    // The folder's load image is the chosen build's (the bundle interleaved for its PEs), not the model's own.
+    const lenet = readAnyBundle(DEFAULT_MODELS.eie);
+    const chosen = engineFor(lenet).plan(lenet, { pes });
+    const image = encodeLoadImage(loadImage(engineFor(lenet), chosen.bundle, chosen.config, res.manifest.shell.maxPayloadWords));
+    expect(Buffer.compare(readFileSync(join(out, MODEL_IMAGE)), Buffer.from(image))).toBe(0);
+    const few = await buildTarget({ target: 'zynq', out: join(work, 'default-2'), build: { pes: 2 } });
+    expect((few.manifest.config as EieConfig).pes).toBe(2);
+    expect(res.throughput!.imagesPerSecond).toBeGreaterThan(few.throughput!.imagesPerSecond);
+    expect(res.resources!.LUT.used).toBeGreaterThan(few.resources!.LUT.used);
+    const cli = runHwgen(work, ['build', '--target', 'zynq', '-o', join(work, 'default-cli')]);
+    expect(cli.code).toBe(0);
+    expect(cli.out).toContain('resources by the estimate (yosys 0.23 not run: every resource under 85% of the part):');
+    expect(cli.out).toMatch(new RegExp(`build  EIE ${pes} PEs, queue depth 8: ${res.throughput!.imagesPerSecond} images/s by the cycle model`));
   }, SLOW);
 });

@@ -7,10 +7,10 @@ import { DEFAULT_BAUD } from '../protocol/link.js';
 import { shellHash } from '../shell/config.js';
 import { renderShell } from '../shell/rtl.js';
 import { AXI_TOP, renderAxiTop, statusRegisters } from './axi.js';
-import { checkFits } from './fit.js';
-import type { Board, BuildContext, BuildSummary, Target } from './target.js';
+import { checkFits, defaultBuild, fittedSummary } from './fit.js';
+import { throughput, type Board, type BuildContext, type BuildSummary, type Target } from './target.js';
 import { clocksPerBit, uartFiles } from './uart.js';
-import { XILINX_PARTS, xilinxResources } from './xilinx.js';
+import { XILINX_PARTS, xilinxSizing } from './xilinx.js';
 
 /** The modules of a --uart build: the shell behind the UART link, and the board top around it. */
 const UART_CORE = 'hwgen_uart_core';
@@ -111,17 +111,18 @@ export const zynqTarget: Target = {
   boards: ZYNQ_BOARDS,
   defaultBoard: 'pynq-z2',
   options: ['xsa', 'uart', 'baud'],
-  async build(ctx: BuildContext): Promise<BuildSummary> {
-    if (ctx.options.baud !== undefined && !ctx.options.uart) throw new HwgenError('--baud sets the UART link speed: give it with --uart, or leave it out', 2);
-    if (ctx.options.xsa && ctx.options.uart) throw new HwgenError('--xsa describes the processing system of the DMA build; the --uart build has none: leave one of them out', 2);
-    if (ctx.options.uart) return buildUart(ctx);
-    const board = ctx.board!;
+  async build(given: BuildContext): Promise<BuildSummary> {
+    if (given.options.baud !== undefined && !given.options.uart) throw new HwgenError('--baud sets the UART link speed: give it with --uart, or leave it out', 2);
+    if (given.options.xsa && given.options.uart) throw new HwgenError('--xsa describes the processing system of the DMA build; the --uart build has none: leave one of them out', 2);
+    if (given.options.uart) return buildUart(given);
+    const board = given.board!;
     const family = extra(board, 'family') as XilinxFamily;
     const ps = PS[extra(board, 'ps') as PsKind];
-    const shell = ctx.shell;
+    const shell = given.shell;
 
-    ctx.progress.step(`synthesizing with yosys for ${board.part} (${ctx.engine.title}: ${ctx.engine.describe(ctx.config)})`);
-    const resources = await checkFits(ctx, async (_bundle, config) => xilinxResources(renderAxiTop(ctx.engine, config, shell), AXI_TOP, family, board.capacity, ctx.engine.pes(config)));
+    const sizing = xilinxSizing(given, family, (config) => renderAxiTop(given.engine, config, shell), AXI_TOP);
+    const ctx = defaultBuild(given, sizing);
+    const fitted = fittedSummary(await checkFits(ctx, sizing));
 
     const files = renderAxiTop(ctx.engine, ctx.config, shell);
     const hash = shellHash(ctx.engine.configHash(ctx.config), shell);
@@ -155,34 +156,35 @@ export const zynqTarget: Target = {
     writeFileSync(join(ctx.dir, 'build.tcl'), tcl);
     writeFileSync(join(ctx.dir, 'hwgen.xdc'), `${banner(hash, '#')}\n# No pin of the fabric is used: the processing system brings the clock, the reset and DDR, and its pins\n# come from the board preset.\n`);
     writeFileSync(join(ctx.dir, 'README.md'), readme(ctx, board, ps.title, outputs, shell));
-    return { resources, clockHz: FABRIC_CLOCK_HZ, next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl'] };
+    return { ...fitted, clockHz: FABRIC_CLOCK_HZ, build: { bundle: ctx.bundle, config: ctx.config }, throughput: throughput(ctx, FABRIC_CLOCK_HZ), next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl'] };
   },
 };
 
 /** `--uart`: the shell behind a UART on PMOD pins, in the fabric alone (no processing system, no DMA). */
-async function buildUart(ctx: BuildContext): Promise<BuildSummary> {
-  const board = ctx.board!;
+async function buildUart(given: BuildContext): Promise<BuildSummary> {
+  const board = given.board!;
   if (!board.pins.uart_rx || !board.pins.uart_tx || !board.pins.clk || !board.extra?.oscHz) {
     const able = Object.entries(ZYNQ_BOARDS).filter(([, b]) => b.pins.uart_rx).map(([n]) => n);
     throw new HwgenError(`--uart: hwgen has no UART pins for ${board.title}; use --board ${able.join(' or --board ')}, or leave --uart out for the AXI DMA build`, 2);
   }
   const family = extra(board, 'family') as XilinxFamily;
-  const baud = Number(ctx.options.baud ?? DEFAULT_BAUD);
+  const baud = Number(given.options.baud ?? DEFAULT_BAUD);
   const clksPerBit = clocksPerBit(FABRIC_CLOCK_HZ, baud);
   const oscHz = Number(extra(board, 'oscHz'));
   const render = (config: object) => {
-    const hash = shellHash(ctx.engine.configHash(config), ctx.shell);
+    const hash = shellHash(given.engine.configHash(config), given.shell);
     const common = { banner: banner(hash), baud, clksPerBit, clockMHz: FABRIC_CLOCK_HZ / 1e6, oscMHz: oscHz / 1e6 };
     return new Map([
-      ...renderShell(ctx.engine, config, ctx.shell),
+      ...renderShell(given.engine, config, given.shell),
       ...uartFiles(banner(hash)),
       [`${UART_CORE}.v`, renderTemplate('targets/zynq/hwgen_uart_core.v.hbs', common)],
       [`${UART_TOP}.v`, renderTemplate('targets/zynq/hwgen_uart_top.v.hbs', common)],
     ]);
   };
-  ctx.progress.step(`synthesizing with yosys for ${board.part} (${ctx.engine.title}: ${ctx.engine.describe(ctx.config)}, UART)`);
   // The board top holds a Vivado clocking wizard; yosys measures what sits under it.
-  const resources = await checkFits(ctx, async (_bundle, config) => xilinxResources(withoutTop(render(config)), UART_CORE, family, board.capacity, ctx.engine.pes(config)));
+  const sizing = xilinxSizing(given, family, (config) => withoutTop(render(config)), UART_CORE);
+  const ctx = defaultBuild(given, sizing);
+  const fitted = fittedSummary(await checkFits(ctx, sizing));
 
   const files = render(ctx.config);
   const hash = shellHash(ctx.engine.configHash(ctx.config), ctx.shell);
@@ -232,7 +234,10 @@ uart_rx, its RX to uart_tx, and ground to the PMOD's ground. Then, with the adap
 \`rtl/\` holds the Verilog, \`hwgen.xdc\` the pins, \`manifest.json\` every file's SHA-256 with the config and the
 model this was built for.
 `);
-  return { resources, clockHz: FABRIC_CLOCK_HZ, next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl', `hwgen info --device ${url}`] };
+  return {
+    ...fitted, clockHz: FABRIC_CLOCK_HZ, build: { bundle: ctx.bundle, config: ctx.config }, throughput: throughput(ctx, FABRIC_CLOCK_HZ),
+    next: [`cd ${ctx.outName}`, 'vivado -mode batch -source build.tcl', `hwgen info --device ${url}`],
+  };
 }
 
 /** The design without its board top (which instantiates vendor IP yosys does not know). */

@@ -12,8 +12,10 @@ export interface ImageSet {
   images: Float32Array;
   labels: Uint8Array;
   count: number;
-  /** Values per image (784 for 28×28). */
+  /** Values per image (784 for 28×28): height × width. */
   pixels: number;
+  height: number;
+  width: number;
   classes: number;
 }
 
@@ -34,12 +36,38 @@ export function loadDataset(dir: string): Dataset {
     const hint = dir === FASHION_MNIST_DIR ? `install Debian's ${FASHION_MNIST_PACKAGE} package (scripts/install-deps.sh does)` : 'check the path';
     throw new HwgenError(`data directory ${dir} does not exist; ${hint}`);
   }
-  return { train: loadSplit(dir, ...FILES.train), test: loadSplit(dir, ...FILES.test) };
+  const data = { train: loadSplit(dir, ...FILES.train), test: loadSplit(dir, ...FILES.test) };
+  checkDataset(data, dir);
+  return data;
+}
+
+/**
+ * What makes a training meaningless, refused before any training: images of other sizes in train and test, a
+ * label no training image has below the largest (labels name classes 0..C-1, and a class without examples is
+ * a wrong file or a wrong label encoding), and test labels outside the training classes.
+ */
+function checkDataset({ train, test }: Dataset, dir: string): void {
+  const [tr, te] = [FILES.train[0], FILES.test[0]];
+  if (train.height !== test.height || train.width !== test.width) {
+    throw new HwgenError(`${dir}: the training images are ${train.height}×${train.width} and the test images ${test.height}×${test.width} (${tr}, ${te}); both sets must have images of one size`);
+  }
+  const seen = new Uint32Array(256);
+  for (const l of train.labels) seen[l]++;
+  const missing = [...Array(train.classes).keys()].filter((c) => !seen[c]);
+  if (missing.length) {
+    const list = missing.length > 8 ? `${missing.slice(0, 8).join(', ')} and ${missing.length - 8} more` : missing.join(', ');
+    throw new HwgenError(`${dir}: the training labels run up to ${train.classes - 1}, so ${train.classes} classes, but no training image has label ${list} (${FILES.train[1]}); labels must be the classes 0..C-1, each with training images`);
+  }
+  const bad = test.labels.findIndex((l) => l >= train.classes);
+  if (bad >= 0) {
+    throw new HwgenError(`${dir}: test label ${test.labels[bad]} (image ${bad} of ${FILES.test[1]}) is outside the training classes 0..${train.classes - 1}; the test set must use the training set's classes`);
+  }
 }
 
 /** Only the test split (what the simulation tests and benches need). */
 export function loadTestSet(dir: string): ImageSet {
-  return loadDataset(dir).test;
+  if (!existsSync(dir)) return loadDataset(dir).test; // says what to install
+  return loadSplit(dir, ...FILES.test);
 }
 
 function findFile(dir: string, base: string): string {
@@ -60,9 +88,10 @@ export function loadSplit(dir: string, imagesBase: string, labelsBase: string): 
   }
   const [count, h, w] = img.dims;
   if (lab.dims[0] !== count) throw new HwgenError(`${labelsPath}: ${lab.dims[0]} labels for the ${count} images of ${imagesPath}; they must agree`);
+  if (count === 0 || h === 0 || w === 0) throw new HwgenError(`${imagesPath}: holds no images (dimensions ${img.dims.join(' x ')}); give a file with at least one image`);
   let classes = 0;
   for (const l of lab.data) classes = Math.max(classes, l + 1);
   const images = new Float32Array(img.data.length);
   for (let i = 0; i < images.length; i++) images[i] = img.data[i] / 255;
-  return { images, labels: lab.data, count, pixels: h * w, classes };
+  return { images, labels: lab.data, count, pixels: h * w, height: h, width: w, classes };
 }

@@ -96,3 +96,26 @@ export function formatAccuracy(a: Record<string, number>): string {
     .map((k) => `${k} ${pct(a[k])}`)
     .join(', ');
 }
+
+/** A stage that loses more test accuracy than this (a fraction, absolute) is worth a warning. */
+export const ACCURACY_LOSS_WARNING = 0.05;
+
+/** What to change when a stage loses accuracy, by the stage that lost it. */
+const LOSS_HINT: Record<string, string> = {
+  pruned: 'retrain more after pruning (--prune-epochs) or keep more weights (--density)',
+  shared: 'fine-tune the centroids longer (--share-epochs) or give more of them (--bits)',
+  quantized: "the hardware's fixed-point arithmetic loses it: 'hwgen compress' of the exported weights reports where it saturates",
+};
+
+/** One line per stage that lost more than ACCURACY_LOSS_WARNING against the stage before it, with what to change. */
+export function accuracyLosses(a: Record<string, number>): string[] {
+  const stages = STAGES.filter((s) => a[s] !== undefined);
+  const out: string[] = [];
+  for (let i = 1; i < stages.length; i++) {
+    const [before, after] = [a[stages[i - 1]], a[stages[i]]];
+    if (before - after > ACCURACY_LOSS_WARNING) {
+      out.push(`the ${stages[i]} stage lost ${((before - after) * 100).toFixed(1)} points of top-1 test accuracy (${stages[i - 1]} ${pct(before)}, ${stages[i]} ${pct(after)}); ${LOSS_HINT[stages[i]]}`);
+    }
+  }
+  return out;
+}

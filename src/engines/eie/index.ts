@@ -2,14 +2,14 @@ import { reencodeForPes } from '../../compress/reencode.js';
 import { bundleReport, formatReport } from '../../compress/report.js';
 import { bundleForward, quantizeInput } from '../../golden/eie.js';
 import { segmentInputs, segmentOutputs } from '../../model/bundle.js';
-import { checkRange } from '../../model/limits.js';
+import { LIMITS, checkRange } from '../../model/limits.js';
 import type { Bundle } from '../../model/types.js';
 import { STATS_FIELDS } from '../../protocol/command-set.js';
 import { engineReport, type Engine } from '../engine.js';
 import { CONFIG_KEYS, checkBundleFits, configForBundle, configHash, validateConfig, type EieConfig } from './config.js';
 import { eieExportArrays } from './export.js';
 import { inputCommands, loadCommands, readCommands } from './image.js';
-import { eieMemories, renderEie } from './rtl.js';
+import { eieMemories, eieResourceShape, renderEie } from './rtl.js';
 
 /** The EIE engine (docs/eie.md): sparse, codebook-compressed layers over N PEs. */
 export const eieEngine: Engine<Bundle, EieConfig> = {
@@ -31,11 +31,15 @@ export const eieEngine: Engine<Bundle, EieConfig> = {
   },
   configHash,
   pes: (c) => c.pes,
-  withPes(bundle, c, n) {
-    return eieEngine.plan(bundle, { pes: n, fifoDepth: c.fifoDepth, entriesPerWord: c.entriesPerWord });
+  maxPes: LIMITS.pes[1],
+  withPes(bundle, c, n, part) {
+    return eieEngine.plan(bundle, { pes: n, fifoDepth: c.fifoDepth, ...(part ? { part } : { entriesPerWord: c.entriesPerWord }) });
   },
   describe: (c) => `${c.pes} PEs, queue depth ${c.fifoDepth}`,
   render: renderEie,
+  resourceShape: eieResourceShape,
+  // The slower of the broadcasts (a column each) and the busiest PE's entries, layer by layer.
+  cycleModel: (bundle) => bundle.layers.reduce((s, l) => s + Math.max(l.cols, ...l.slices.map((p) => p.v.length)), 0),
   memories: eieMemories,
   loadCommands,
   inputCommands: (_bundle, x, c) => inputCommands(x, c),

@@ -1,10 +1,10 @@
 import { FLAG_RELU_SHIFT, LAYER_FIELDS, LAYER_STRIDE, STATS_FIELDS } from '../../protocol/command-set.js';
 import { commandsVerilog } from '../../protocol/emit.js';
 import { configHash, type EieConfig } from './config.js';
-import { hugeBlocks, type PartHints } from '../engine.js';
+import { hugeBlocks, type PartHints, type RamShape, type ResourceShape } from '../engine.js';
 import { banner, clog2, hwFile, renderTemplate, resize, signExtend, signedLiteral } from '../../gen/render.js';
 import { decoderInstance, decoderPorts, renderDecoder, type DecoderSpec } from '../../gen/decoder.js';
-import { layerMemory, renderLayerRam, tableWidth, type LayerTable } from '../../gen/layer-table.js';
+import { layerMemory, renderLayerRam, tableDepth, tableWidth, type LayerTable } from '../../gen/layer-table.js';
 
 /** Widths of the engine's signals, derived once from the config (the templates only substitute them). */
 export function eieWidths(c: EieConfig) {
@@ -198,4 +198,28 @@ export function renderEie(c: EieConfig, part?: PartHints): Map<string, string> {
     ['eie_lnzd.v', renderTemplate('eie/eie_lnzd.v.hbs', ctx)],
     ['hwgen_fifo.v', `${ctx.banner}\n${hwFile('hwgen_fifo.v')}`],
   ]);
+}
+
+/** The memories eie_pe.v and eie_top.v declare, by shape, and the sizes the logic grows with (PEs, their address widths). */
+export function eieResourceShape(c: EieConfig, part?: PartHints): ResourceShape {
+  const w = eieWidths(c);
+  const huge = hugeRams(c, part);
+  const pe = (name: string, width: number, depth: number, ports: RamShape['ports']): RamShape => ({ name, width, depth, copies: c.pes, ports });
+  const table = eieLayerTable(c);
+  return {
+    memories: [
+      pe('codebook', c.weightBits, 2 ** w.CB_AW, 'sdp'),
+      pe('ptr_even', w.PTR_W, 2 ** (w.PTR_AW - 1), 'dp'),
+      pe('ptr_odd', w.PTR_W, 2 ** (w.PTR_AW - 1), 'dp'),
+      { ...pe('spmat', w.SPM_W, w.SPM_DEPTH, 'sp'), huge: huge.spmatStyle !== '' },
+      pe('bias', c.accBits, 2 ** w.BIAS_AW, 'sdp'),
+      pe('acc', c.accBits, 2 ** w.ACT_AW, 'sdp'),
+      { ...pe('act_buf', c.actBits, 2 ** (w.ACT_AW + 1), 'sp'), huge: huge.actStyle !== '' },
+      pe('queue', 2 * w.PTR_W + c.actBits, c.fifoDepth, 'sdp'),
+      { name: 'cyc_layer', width: 32, depth: 2 ** w.L_W, copies: 1, ports: 'sdp', asyncRead: true },
+      { name: 'layer table', width: tableWidth(table), depth: tableDepth(table), copies: 1, ports: 'sdp' },
+    ],
+    // Per PE, logic grows with the pointer and column arithmetic, flip-flops with the bias index (as fitted).
+    terms: { pe: c.pes, peAddressBits: c.pes * (w.PTR_AW + w.COL_W), peBiasBits: c.pes * w.BIAS_AW },
+  };
 }

@@ -203,13 +203,15 @@ export function xnorNeeds(b: BinaryBundle, pe: number, simd: number, bwnLanes: n
 export function xnorConfigForBundle(b: BinaryBundle, opts: { pe?: number; simd?: number; bwnLanes?: number } = {}): XnorConfig {
   const pe = opts.pe ?? 4;
   const simd = opts.simd ?? 32;
-  const need = xnorNeeds(b, pe, simd, opts.bwnLanes ?? 4);
+  // 16 BWN lanes (at most S): a BWN first layer of 784 pixels takes 49 folds a group instead of 196 at 4.
+  const bwnLanes = opts.bwnLanes ?? Math.min(16, simd);
+  const need = xnorNeeds(b, pe, simd, bwnLanes);
   return validateXnorConfig(
     {
       ...b.numeric,
       pe,
       simd,
-      bwnLanes: need.needsBwn ? (opts.bwnLanes ?? 4) : 0,
+      bwnLanes: need.needsBwn ? bwnLanes : 0,
       maxCols: pow2AtLeast(Math.max(need.maxCols, need.folds)),
       maxRows: pow2AtLeast(need.maxRows),
       weightDepth: pow2AtLeast(need.weightDepth),

@@ -6,10 +6,10 @@ import { segmentInputs, segmentOutputs } from '../../model/bundle.js';
 import type { BinaryBundle } from '../../model/types.js';
 import { XNOR_STATS_FIELDS } from '../../protocol/command-set.js';
 import { engineReport, type Engine } from '../engine.js';
-import { XNOR_CONFIG_KEYS, checkXnorFits, validateXnorConfig, xnorConfigForBundle, xnorConfigHash, type XnorConfig } from './config.js';
+import { XNOR_CONFIG_KEYS, XNOR_CONFIG_LIMITS, checkXnorFits, xnorGeometry, validateXnorConfig, xnorConfigForBundle, xnorConfigHash, type XnorConfig } from './config.js';
 import { xnorExportArrays } from './export.js';
 import { xnorDecodeOutput, xnorInputCommands, xnorLoadCommands, xnorReadCommands } from './image.js';
-import { renderXnor, xnorMemories } from './rtl.js';
+import { renderXnor, xnorMemories, xnorResourceShape } from './rtl.js';
 
 /** The XNOR units (docs/xnor.md): binary (and BWN) layers as XNOR + popcount over P rows × S lanes. */
 export const xnorEngine: Engine<BinaryBundle, XnorConfig> = {
@@ -27,6 +27,7 @@ export const xnorEngine: Engine<BinaryBundle, XnorConfig> = {
   },
   configHash: xnorConfigHash,
   pes: (c) => c.pe,
+  maxPes: XNOR_CONFIG_LIMITS.pe[1],
   withPes(bundle, c, n) {
     if (c.simd % n !== 0) return undefined;
     const config = xnorConfigForBundle(bundle, { pe: n, simd: c.simd, bwnLanes: c.bwnLanes });
@@ -35,6 +36,9 @@ export const xnorEngine: Engine<BinaryBundle, XnorConfig> = {
   },
   describe: (c) => `${c.pe} rows x ${c.simd} lanes`,
   render: renderXnor,
+  resourceShape: xnorResourceShape,
+  // A fold per clock: every output position of every group of P rows takes the layer's folds.
+  cycleModel: (bundle, c) => xnorGeometry(bundle, c.pe, c.simd, c.bwnLanes || 1).reduce((s, g) => s + g.positions * g.groups * g.folds, 0),
   memories: xnorMemories,
   loadCommands: xnorLoadCommands,
   inputCommands: xnorInputCommands,

@@ -4,6 +4,7 @@ import { banner, clog2, renderTemplate, resize, signExtend } from '../../gen/ren
 import { decoderInstance, decoderPorts, renderDecoder, type DecoderSpec } from '../../gen/decoder.js';
 import { layerMemory, renderLayerTable, tableWidth, type LayerTable } from '../../gen/layer-table.js';
 import { xnorConfigHash, xnorDimBits, type XnorConfig } from './config.js';
+import type { RamShape, ResourceShape } from '../engine.js';
 
 /** Bits of a signed integer that holds every value in [−m, m]. */
 function signedBitsFor(m: number): number {
@@ -269,4 +270,25 @@ export function renderXnor(c: XnorConfig): Map<string, string> {
   ]);
   if (c.bwnLanes > 0) files.set('xnor_bwn_sum.v', renderTemplate('xnor/xnor_bwn_sum.v.hbs', ctx));
   return files;
+}
+
+/** The memories xnor_pe.v and xnor_top.v declare, by shape, and the sizes the logic grows with (rows, their lanes). */
+export function xnorResourceShape(c: XnorConfig): ResourceShape {
+  const w = xnorWidths(c);
+  const pe = (name: string, width: number, depth: number): RamShape => ({ name, width, depth, copies: c.pe, ports: 'sdp' });
+  const one = (name: string, width: number, depth: number, copies = 1): RamShape => ({ name, width, depth, copies, ports: 'sdp' });
+  return {
+    memories: [
+      pe('wmem', c.simd, 2 ** w.W_AW),
+      pe('pmem', w.PARAM_W, 2 ** w.P_AW),
+      pe('amem', c.weightBits, 2 ** w.P_AW),
+      pe('smem', c.actBits, 2 ** w.SC_AW),
+      one('bbuf', c.simd, 2 ** (w.BUF_AW + 1)),
+      ...(w.BWN ? [one('ibuf', c.actBits, 2 ** w.IN_AW, w.B)] : []),
+      { ...one('cyc_layer', 32, 2 ** w.L_W), asyncRead: true },
+      ...xnorLayerTable(c).fields.filter((f) => f.width > 0).map((f) => one(`layer ${f.name}`, f.width, 2 ** w.L_W)),
+    ],
+    // Per row: the XNOR lanes' popcount and the BWN lanes' adders (16 BWN lanes cost more than 64 XNOR lanes).
+    terms: { pe: c.pe, lane: c.pe * c.simd, bwnLane: c.pe * c.bwnLanes },
+  };
 }
