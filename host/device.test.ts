@@ -15,7 +15,7 @@ import { MEM, OP, addressWord, header } from '../src/protocol/command-set.js';
 import type { Command } from '../src/protocol/command-words.js';
 import type { FloatLayer } from '../src/model/types.js';
 import { openTransport } from './open.js';
-import { faulty } from '../test/helpers/link-doubles.js';
+import { faulty } from './fault-proxy.js';
 
 /**
  * What a verify that resolved still has to show (it resolves only when every check is ok, so asserting ok proves
@@ -80,7 +80,7 @@ describe('the driver on the real shell and engine, over the sim transport', () =
     // 0.1% and 1% of the bytes, each over several seeds.
     for (const [seed, rate] of [[1, 0.001], [2, 0.001], [3, 0.001], [4, 0.01], [5, 0.01], [6, 0.01]]) {
       // A short timeout: the model answers in milliseconds, and a lost byte costs one timeout.
-      const dev = Device.over(faulty(await openTransport(url), seed, rate), { timeoutMs: 100, tries: 40 });
+      const dev = Device.over(faulty(await openTransport(url), { seed: seed, rate }), { timeoutMs: 100, tries: 40 });
       try {
         await dev.load(bundle);
         for (let n = 0; n < 3; n++) {

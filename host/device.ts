@@ -2,13 +2,13 @@ import { HwgenError } from '../src/errors.js';
 import type { AnyEngine } from '../src/engines/engine.js';
 import { ENGINES } from '../src/engines/registry.js';
 import type { AnyBundle, EngineName } from '../src/model/types.js';
-import { OP, type Mem } from '../src/protocol/command-set.js';
+import { OP, parseStatus, type Mem } from '../src/protocol/command-set.js';
 import { checksumCommands, expectedChecksums } from '../src/engines/checksum.js';
 import { joinData, runCommand, splitResponses, statsCommand, takeFrame, type Command } from '../src/protocol/command-words.js';
-import { FRAME, parseIdentity, type Identity } from '../src/protocol/link.js';
+import { FRAME, NO_LAST_SEQ, parseIdentity, STATUS_FIELDS, type Identity } from '../src/protocol/link.js';
 import { Link, LinkError, type LinkOptions, type LinkStats } from './link.js';
 import type { Transport } from './transport.js';
-import { openTransport } from './open.js';
+import { linkOptionsOf, openTransport } from './open.js';
 
 /** What a board carries, from its IDENTIFY answer. */
 export interface DeviceInfo extends Identity {
@@ -70,8 +70,10 @@ export class Device {
 
   private constructor(private readonly link: Link) {}
 
+  /** Opens a board by URL; the URL's `tries` and `timeout` apply unless `opts` overrides them. */
   static async open(url: string, opts: Partial<LinkOptions> = {}): Promise<Device> {
-    return Device.over(await openTransport(url), opts);
+    const fromUrl = linkOptionsOf(url);
+    return Device.over(await openTransport(url), { ...fromUrl, ...opts });
   }
 
   /** A device on a transport already open (a test puts a fault injector in between). */
@@ -95,6 +97,10 @@ export class Device {
     const config = engine.validateConfig(Object.fromEntries(engine.configKeys.map((k, i) => [k, id.config[i]])), "the board's identity");
     if (engine.configHash(config) !== id.configHash) throw new LinkError(`the board's config hash ${id.configHash} does not match its config (${engine.configHash(config)}): another hwgen version built it`);
     this.link.maxPayloadWords = id.maxPayloadWords;
+    // A board keeps the reply of the last COMMAND it executed, perhaps for another process: our numbering must
+    // not meet that number before the board has executed one of ours.
+    const lastSeq = (await this.link.request(FRAME.STATUS))[STATUS_FIELDS.indexOf('lastSeq')];
+    if (lastSeq !== NO_LAST_SEQ) this.link.avoid(lastSeq);
     this.identity = { ...id, engineModule: engine, engineConfig: config };
     return this.identity;
   }
@@ -237,7 +243,7 @@ export class Device {
       const tries = { count: 0 };
       const payload = Uint32Array.from(frame.flatMap((c) => c.words));
       const sent = this.link
-        .request(FRAME.COMMAND, payload, { idempotent: writeOnly, tries, maxTries: shrinkable ? SHRINK_AFTER_TRIES : undefined })
+        .request(FRAME.COMMAND, payload, { idempotent: writeOnly, tries, maxTries: shrinkable ? SHRINK_AFTER_TRIES : undefined, accept: (reply) => answersFit(frame, reply) })
         .then((reply) => {
           answers.push(...splitResponses(frame, reply, this.link.name));
           this.frameWords = tries.count > 1 ? Math.max(MIN_FRAME_WORDS, size >> 1) : Math.min(max, size + Math.max(1, size >> 3));
@@ -251,13 +257,32 @@ export class Device {
         });
       const tracked: Promise<void> = sent.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
-      if (!writeOnly || inFlight.size >= 2 * this.link.window) await Promise.race(inFlight);
+      // A frame with answers is awaited itself, so answers come back in the order of their commands.
+      if (!writeOnly) await tracked;
+      else if (inFlight.size >= 2 * this.link.window) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
     if (failure) throw failure;
     if (opts.signal?.aborted) throw new HwgenError('stopped: the board may hold part of what was being sent (load the bundle again before running)');
     return answers;
   }
+}
+
+/**
+ * Whether `reply` has the shape of the answers to `cmds`: a status word naming each command's opcode, in order,
+ * each followed by the words it counts, and nothing more. A reply of another shape answers another request (a
+ * late reply with the same sequence number), so the link keeps waiting for ours; a refusal of the right shape
+ * (a status other than OK) is ours, and splitResponses reports it.
+ */
+function answersFit(cmds: Command[], reply: Uint32Array): boolean {
+  let at = 0;
+  for (const cmd of cmds) {
+    if (at >= reply.length) return false;
+    const st = parseStatus(reply[at]);
+    if (st.op !== cmd.op) return false;
+    at += 1 + st.count;
+  }
+  return at === reply.length;
 }
 
 /** The shortest frame the driver shrinks to on a noisy link (a RUN and a short read fit). */

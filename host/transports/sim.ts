@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LinkError } from '../link.js';
@@ -33,12 +33,15 @@ export async function openSim(dir: string, args: readonly string[] = []): Promis
     name: `sim:${dir}`,
     write: (bytes) =>
       new Promise((resolve, reject) => {
-        if (exited || !child.stdin.writable) return reject(new Error(exited ?? 'the simulator stopped (its input is closed)'));
-        // A write into a model that just died fails with EPIPE before its exit is reported: say what happened.
-        child.stdin.write(bytes, (e) => (e ? reject(new Error(exited ?? 'the simulator stopped (its input is closed)')) : resolve()));
+        // A write into a model that just died fails (EPIPE, or its input already closed) before its exit is
+        // reported: wait a moment for the exit, to say how it ended.
+        const failed = () => void exitOf(child, () => exited).then((why) => reject(new Error(why ?? 'the simulator stopped (its input is closed)')));
+        if (exited || !child.stdin.writable) return failed();
+        child.stdin.write(bytes, (e) => (e ? failed() : resolve()));
       }),
     onData: (fn) => child.stdout.on('data', (b: Buffer) => fn(new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
-    onClose: (fn) => closers.push(fn),
+    // A model that exited before anyone listened (a folder whose model is not a board) is reported at once.
+    onClose: (fn) => (exited && !closing ? queueMicrotask(() => fn(new Error(exited))) : closers.push(fn)),
     close: async () => {
       closing = true;
       child.stdin.end();
@@ -50,4 +53,13 @@ export async function openSim(dir: string, args: readonly string[] = []): Promis
       }
     },
   };
+}
+
+/** How the model ended, once its exit is reported (at most a second from now). */
+function exitOf(child: ChildProcess, exited: () => string | undefined): Promise<string | undefined> {
+  if (exited() || child.exitCode !== null || child.signalCode !== null) return new Promise((r) => setImmediate(() => r(exited())));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(exited()), 1000);
+    child.once('exit', () => setImmediate(() => (clearTimeout(timer), resolve(exited()))));
+  });
 }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, promises as fsp } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -8,8 +8,12 @@ import type { Transport } from '../transport.js';
 import { FRAME } from '../../src/protocol/link.js';
 import { ShellDouble } from '../../test/helpers/link-doubles.js';
 import { Link } from '../link.js';
-import { openTransport } from '../open.js';
+import { linkDefaults, linkFlags, openTransport } from '../open.js';
+import { openDevice } from '../index.js';
+import { HwgenError } from '../../src/errors.js';
 import { Device } from '../device.js';
+import { MEM, OP, addressWord, header } from '../../src/protocol/command-set.js';
+import type { Command } from '../../src/protocol/command-words.js';
 import { simDevice } from '../sim-device.js';
 import { compressModel } from '../../src/compress/compress.js';
 import { DEFAULT_NUMERIC } from '../../src/model/types.js';
@@ -115,6 +119,55 @@ describe('transports (a protocol double at the far end; the shell RTL comes with
     await expect(openTransport('xdma:/dev/no-such-xdma')).rejects.toThrow(/no such device: is the XDMA driver loaded/);
     await expect(openTransport('serial:/dev/null?baud=fast')).rejects.toThrow(/baud=fast: give a whole number/);
   });
+
+  it("refuses a parameter the device does not take, or one given twice, and checks the link's tries and timeout", async () => {
+    await expect(openTransport('sim:out/sim?baud=9600')).rejects.toThrow(/device 'sim:out\/sim\?baud=9600': a sim: device takes no 'baud' parameter \(it takes tries, timeout\); leave it out/);
+    await expect(openTransport('xdma:/dev/xdma0?speed=1')).rejects.toThrow(/an? xdma: device takes no 'speed' parameter/);
+    await expect(openTransport('serial:/dev/null?baud=9600&baud=300')).rejects.toThrow(/'baud' is given more than once/);
+    expect(linkDefaults('serial:/dev/ttyUSB0?baud=9600&tries=12&timeout=250')).toEqual({ tries: 12, timeoutMs: 250 });
+    expect(linkDefaults('sim:out/sim?tries=3')).toEqual({ timeoutMs: 3000, tries: 3 });
+    expect(linkDefaults('sim:out/sim?timeout=900')).toEqual({ timeoutMs: 900 });
+    for (const bad of ['tries=0', 'tries=2.5', 'tries=', 'timeout=-1', 'timeout=fast', 'timeout=600001']) {
+      expect(() => linkDefaults(`serial:/dev/ttyUSB0?${bad}`)).toThrow(new RegExp(`${bad.replace('.', '\\.')}: give a whole number of (tries per request|milliseconds to wait for a reply before resending) from 1 to`));
+    }
+    expect(linkFlags({ tries: 7, timeout: 40 })).toEqual({ tries: 7, timeoutMs: 40 });
+    expect(() => linkFlags({ tries: 'many' })).toThrow(/--tries many: give a whole number of tries per request from 1 to 1000/);
+    expect(() => linkFlags({ timeout: 0 })).toThrow(/--timeout 0: give a whole number of milliseconds/);
+  });
+
+  describe('a sim: folder whose model is not a board says so within seconds (its exit status at once)', () => {
+    const folder = (name: string, make: (model: string) => void) => {
+      const d = join(mkdtempSync(join(tmpdir(), 'hwgen-badsim-')), name);
+      mkdirSync(d);
+      make(join(d, 'model'));
+      return d;
+    };
+    const script = (text: string) => (model: string) => writeFileSync(model, `#!/bin/sh\n${text}\n`, { mode: 0o755 });
+    const cases: [string, (model: string) => void, RegExp, number][] = [
+      ['echoes what it gets', script('exec cat'), /sent a IDENTIFY request back: it echoes what it receives .*not an hwgen board/, 1000],
+      ['prints garbage', script('while :; do echo garbage; sleep 0.05; done'), /the link is dead: no frame came back for 7\.\d s \(\d+ bytes of something else\)/, 10_000],
+      ['is a truncated executable', (m) => writeFileSync(m, readFileSync(process.execPath).subarray(0, 4096), { mode: 0o755 }), /cannot start .*model|the simulator exited/, 1000],
+      ['exits 3', script('exit 3'), /the simulator exited \(code 3\)/, 1000],
+      ['says nothing', script('exec sleep 60'), /the link is dead: nothing came back for 7\.\d s/, 10_000],
+    ];
+    for (const [name, make, message, ms] of cases) {
+      it(`a model that ${name}`, async () => {
+        const d = folder('board', make);
+        const t0 = performance.now();
+        const err = await (async () => {
+          const dev = await openDevice(`sim:${d}`);
+          try {
+            await dev.info();
+          } finally {
+            await dev.close();
+          }
+        })().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(HwgenError);
+        expect((err as Error).message).toMatch(message);
+        expect(performance.now() - t0).toBeLessThan(ms + 2500); // the close waits up to 2 s for a model that ignores its input closing
+      }, 20_000);
+    }
+  });
 });
 
 /** A small two-layer bundle and the model of the shell and engine it runs on (built once, from the cache after). */
@@ -160,6 +213,33 @@ describe('the driver on the Verilator model of the shell and engine through the 
       await loadAndRun(dev, b);
     } finally {
       await dev.close();
+    }
+  });
+
+  it("a board that kept the reply of an earlier session's last COMMAND does not answer a new one with it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hwgen-pty-sessions-'));
+    const tty = join(dir, 'tty');
+    // ignoreeof: the model lives on between sessions, as a board does.
+    children.push(spawn('socat', [`pty,raw,echo=0,link=${tty},ignoreeof`, `EXEC:${join(b.sim.dir, 'model')} +verilator+rand+reset+2`], { stdio: 'ignore' }));
+    for (let i = 0; i < 100 && !existsSync(tty); i++) await new Promise((r) => setTimeout(r, 20));
+    const spmat = b.sim.engine.memories(b.sim.config).memories.find((m) => m.mem === 'SPMAT')!;
+    const words = Math.ceil(spmat.read!.bits / 32);
+    // One frame: write an item, read it back. Each session sends one such COMMAND after opening.
+    const writeRead = (v: number): Command[] => [
+      { op: OP.WRITE, respWords: 0, words: [header(OP.WRITE, MEM.SPMAT, 1), addressWord(0, 0), ...Array.from({ length: words }, () => v)] },
+      { op: OP.READ, respWords: words, words: [header(OP.READ, MEM.SPMAT, 1), addressWord(0, 0)] },
+    ];
+    const mask = Number((1n << BigInt(spmat.read!.bits % 32 || 32)) - 1n) >>> 0;
+    for (const v of [0x1111_1111, 0x2222_2222, 0x0303_0303]) {
+      const dev = await Device.open(`serial:${tty}`);
+      try {
+        await dev.info();
+        const [, read] = await dev.commands(writeRead(v));
+        // Each session reads its own write, not the answer the board kept for the session before (same numbers, same shape).
+        expect((read.at(-1)! & mask) >>> 0).toBe((v & mask) >>> 0);
+      } finally {
+        await dev.close();
+      }
     }
   });
 

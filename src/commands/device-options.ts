@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
 import type { Device } from '../../host/device.js';
-import { openDevice } from '../../host/index.js';
+import { DEFAULT_LINK, linkFlags, openDevice } from '../../host/index.js';
 import type { LinkStats } from '../../host/link.js';
 import { HwgenError } from '../errors.js';
 import { readAnyBundle } from '../model/bundle.js';
@@ -12,6 +12,8 @@ import type { AnyBundle, EngineName } from '../model/types.js';
 export interface DeviceArgs {
   device: string;
   json: boolean;
+  tries?: string;
+  timeout?: string;
 }
 
 export function deviceOptions<T>(y: Argv<T>): Argv<T & DeviceArgs> {
@@ -20,14 +22,22 @@ export function deviceOptions<T>(y: Argv<T>): Argv<T & DeviceArgs> {
       alias: 'd',
       type: 'string',
       demandOption: true,
-      describe: 'the board: serial:/dev/ttyUSB1?baud=3000000, xdma:/dev/xdma0 (the XDMA device prefix), sim:DIR (a folder from hwgen build --target sim), or tcp:HOST:PORT (a bridge or hwgen serve)',
+      describe:
+        'the board: serial:/dev/ttyUSB1?baud=3000000, xdma:/dev/xdma0 (the XDMA device prefix), sim:DIR (a folder from hwgen build --target sim), or tcp:HOST:PORT (a bridge or hwgen serve); ' +
+        'any takes ?tries=N&timeout=MS for the link',
+    })
+    .option('tries', { type: 'string', describe: `tries per request before the link gives up (1..1000) [default: the URL's tries=, or ${DEFAULT_LINK.tries}]` })
+    .option('timeout', {
+      type: 'string',
+      describe: `milliseconds to wait for a reply before resending (1..600000); a far end silent for this and 4 s more is a dead link [default: the URL's timeout=, or ${DEFAULT_LINK.timeoutMs} (3000 for sim:)]`,
     })
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON (and no progress bar)' }) as unknown as Argv<T & DeviceArgs>;
 }
 
-/** Opens the device, hands it to `fn`, and closes it whatever happens (the link's timers and the port go with it). */
-export async function withDevice<T>(url: string, fn: (dev: Device, stop: AbortSignal) => Promise<T>): Promise<T> {
-  const dev = await openDevice(url);
+/** Opens the device (with --tries and --timeout), hands it to `fn`, and closes it whatever happens (the link's timers and the port go with it). */
+export async function withDevice<T>(args: DeviceArgs, fn: (dev: Device, stop: AbortSignal) => Promise<T>): Promise<T> {
+  // The flags win over the URL's parameters, which win over the defaults for the kind of device.
+  const dev = await openDevice(args.device, linkFlags(args));
   // Ctrl-C stops the transfer between frames and closes the link, rather than leaving the port half-written.
   const stop = new AbortController();
   const onSigint = () => stop.abort();

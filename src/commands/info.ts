@@ -6,7 +6,7 @@ export const infoCommand: CommandModule<object, DeviceArgs> = {
   describe: "Ask a board for its identity: the engine and config it was built with, its link's frame size and clock",
   builder: (y: Argv) => deviceOptions(y),
   handler: async (argv: ArgumentsCamelCase<DeviceArgs>) => {
-    await withDevice(argv.device, async (dev) => {
+    await withDevice(argv, async (dev) => {
       const info = await dev.info();
       const { engineModule: engine, engineConfig: config, ...id } = info;
       if (argv.json) {

@@ -54,7 +54,7 @@ export const loadCommand: CommandModule<object, Args> = {
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     // A bad model file is refused before the device is opened.
     const given = argv.model !== undefined ? modelFor(argv.model, '') : undefined;
-    await withDevice(argv.device, async (dev, signal) => {
+    await withDevice(argv, async (dev, signal) => {
       const { path, bundle } = given ?? modelFor(undefined, (await dev.info()).engine);
       const s = await loadWithProgress(dev, bundle, path, argv.json, signal);
       process.stdout.write(argv.json ? JSON.stringify({ device: argv.device, ...s }, null, 2) + '\n' : loadText(s));

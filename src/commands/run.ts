@@ -57,7 +57,7 @@ export const runCommand: CommandModule<object, Args> = {
     // With --model, every file is read and checked before the device is opened.
     let chosen = argv.model !== undefined ? modelFor(argv.model, '') : undefined;
     let prepared = chosen ? prepare(chosen.bundle, argv) : undefined;
-    await withDevice(argv.device, async (dev, signal) => {
+    await withDevice(argv, async (dev, signal) => {
       const info = await dev.info();
       chosen ??= modelFor(undefined, info.engine);
       prepared ??= prepare(chosen.bundle, argv);

@@ -145,12 +145,20 @@ ${Object.entries(NAK).map(([k, v]) => `| \`${k}\` | ${hex(v)} | ${NAK_MEANING[k 
   sent right after it, and the host's timeout resends them. A frame cut short (the link goes quiet before its
   end) is given up after an idle gap (the shell's \`idleTimeoutCycles\`), and the search resumes with the
   bytes that follow.
-- **Sequence numbers.** The host numbers its requests 0, 1, 2, … modulo 256. The shell keeps the sequence
-  number and the reply of the last COMMAND it executed: a COMMAND with the same sequence number is answered
-  again from the stored reply and not executed twice, so a retransmission after a lost reply never changes the
-  result. IDENTIFY, STATUS and RESET change nothing and are always executed.
-- **Retransmission.** The host resends a request after a NAK or a timeout, with the same sequence number,
-  a bounded number of times with growing waits. Frames that only write (WRITE commands of a bundle's image)
+- **Sequence numbers.** The host numbers its requests modulo 256, in order, skipping every number that is
+  still in flight or to which a reply may still come: a number is used again only after a reply to a COMMAND
+  or IDENTIFY sent after that number's last send has arrived (the shell answers in the order frames arrive),
+  or after the dead-link bound. A reply is matched to its request by number and by frame: an ACK whose payload
+  cannot answer the request (a COMMAND's answers name each command's opcode) is a late reply to another one and
+  is ignored. The shell keeps the sequence number and the reply of the last COMMAND it executed: a COMMAND with
+  the same sequence number is answered again from the stored reply and not executed twice, so a retransmission
+  after a lost reply never changes the result; a host that opens a board reads STATUS's \`lastSeq\` first and
+  does not use that number before one of its COMMANDs is answered, so a reply kept from an earlier session
+  never answers a new request. IDENTIFY, STATUS and RESET change nothing and are always executed.
+- **Retransmission.** The host resends a request after a timeout or a NAK (\`BUSY\`: at its next timeout),
+  with the same sequence number, a bounded number of times; the waits grow only while no frame comes back.
+  A far end that sends no frame, not even a damaged one, for the dead-link bound (the reply timeout and 4 s
+  more) fails every request: the link is dead. Frames that only write (WRITE commands of a bundle's image)
   may be in flight several at a time: repeating a write is harmless. A frame with a RUN waits for the replies
   before it, so the shell's one stored reply is enough to make its retransmission safe. The shell executes one
   COMMAND at a time and queues one more: a COMMAND's header that arrives while the one before is still being

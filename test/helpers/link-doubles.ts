@@ -1,6 +1,6 @@
 import type { Transport } from '../../host/transport.js';
 import { encodeFrame, FRAME, FrameParser, NAK } from '../../src/protocol/link.js';
-import { rng } from './random.js';
+import { faultInjector as hostFaults } from '../../host/fault-proxy.js';
 
 /**
  * Test doubles for the link layer's unit tests only (the shell's RTL is the real far end): a pair of
@@ -49,27 +49,10 @@ export class MemoryTransport implements Transport {
   }
 }
 
-/** Drops, flips, duplicates or splits bytes at `rate` per byte, from a seed. */
+/** host/fault-proxy's faults at `rate` per byte, from a seed, delivered at once (the in-memory pair has no pauses). */
 export function faultInjector(seed: number, rate: number): (bytes: Uint8Array) => Uint8Array[] {
-  const r = rng(seed);
-  return (bytes) => {
-    const out: number[] = [];
-    for (const b of bytes) {
-      const x = r();
-      if (x < rate / 3) continue; // dropped
-      if (x < (2 * rate) / 3) out.push(b ^ (1 << Math.floor(r() * 8))); // flipped
-      else if (x < rate) out.push(b, b); // duplicated
-      else out.push(b);
-    }
-    // Split into pieces so frames arrive in chunks of any size.
-    const pieces: Uint8Array[] = [];
-    for (let at = 0; at < out.length; ) {
-      const n = 1 + Math.floor(r() * 64);
-      pieces.push(Uint8Array.from(out.slice(at, at + n)));
-      at += n;
-    }
-    return pieces;
-  };
+  const { apply } = hostFaults({ seed, rate });
+  return (bytes) => apply(bytes).map((p) => p.bytes);
 }
 
 /** A far end with the shell's link rules; `exec` answers a COMMAND's payload. Counts what it executed. */
@@ -109,19 +92,4 @@ export class ShellDouble {
   private reply(seq: number, type: number, payload: number[]): Promise<void> {
     return this.t.write(encodeFrame({ type, seq, payload: Uint32Array.from(payload) }));
   }
-}
-
-/** A transport with faults injected both ways (each direction from its own seed): between the driver and a real far end. */
-export function faulty(inner: Transport, seed: number, rate: number): Transport {
-  const out = faultInjector(seed, rate);
-  const back = faultInjector(seed + 7919, rate);
-  return {
-    name: inner.name,
-    write: async (bytes) => {
-      for (const chunk of out(bytes)) await inner.write(chunk);
-    },
-    onData: (fn) => inner.onData((bytes) => back(bytes).forEach(fn)),
-    onClose: (fn) => inner.onClose(fn),
-    close: () => inner.close(),
-  };
 }
