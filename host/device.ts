@@ -155,7 +155,7 @@ export class Device {
       const check = checks.get(key) ?? { mem: r.mem, pe: once ? undefined : r.pe, items: 0, ok: true };
       checks.set(key, check);
       check.items += r.count;
-      const board = answers[i][0];
+      const board = answers[i].data[0];
       if (board !== r.crc && check.ok) {
         check.ok = false;
         check.mismatch = { addr: r.addr, count: r.count, board, expected: r.crc };
@@ -173,10 +173,13 @@ export class Device {
     const { bundle, engine, config } = this.loaded;
     const length = engine.input(bundle).length;
     if (input.length !== length) throw new HwgenError(`the input has ${input.length} values; the first layer takes ${length}`);
-    await this.exchange(engine.inputCommands(bundle, input, config), { idempotent: true });
-    const [run] = await this.exchange([runCommand(bundle.layers.length)], { idempotent: false });
-    const answers = await this.exchange(engine.readCommands(bundle, config), { idempotent: true });
-    return { output: engine.decodeOutput(bundle, config, joinData(answers)), cycles: run[0] };
+    // One exchange: the input's write frames share the link, and the RUN travels in one frame with the reads of
+    // its output once the writes have landed, so an inference costs two round trips rather than three.
+    const cmds = [...engine.inputCommands(bundle, input, config), runCommand(bundle.layers.length), ...engine.readCommands(bundle, config)];
+    const answers = await this.exchange(cmds, { idempotent: true });
+    const run = answers.find((a) => a.op === OP.RUN)!;
+    const output = joinData(answers.filter((a) => a.op === OP.READ).map((a) => a.data));
+    return { output: engine.decodeOutput(bundle, config, output), cycles: run.data[0] };
   }
 
   /** Runs inputs one after another (each needs the last one's output read before its input is written). */
@@ -191,7 +194,7 @@ export class Device {
     const info = await this.info();
     const engine = info.engineModule;
     const fields = engine.statsFields;
-    const [words] = await this.exchange([statsCommand(fields.length + engine.layerSlots(info.engineConfig))], { idempotent: true });
+    const [{ data: words }] = await this.exchange([statsCommand(fields.length + engine.layerSlots(info.engineConfig))], { idempotent: true });
     return { counters: Object.fromEntries(fields.map((f, i) => [f, words[i]])), layerCycles: Array.from(words.subarray(fields.length)) };
   }
 
@@ -200,7 +203,7 @@ export class Device {
    * like any others, each answer's data returned; a command the engine refuses throws.
    */
   async commands(cmds: Command[]): Promise<Uint32Array[]> {
-    return this.exchange(cmds, { idempotent: cmds.every((c) => c.op !== OP.RUN) });
+    return (await this.exchange(cmds, { idempotent: cmds.every((c) => c.op !== OP.RUN) })).map((a) => a.data);
   }
 
   /** Aborts whatever the board is running; the weights stay. */
@@ -224,10 +227,10 @@ export class Device {
    * than growing back into frames that fail. Write-only frames share the link several at a time; a frame with answers or a RUN waits for its
    * reply before the next goes. Returns each command's answer data, checked.
    */
-  private async exchange(cmds: Command[], opts: { idempotent: boolean; signal?: AbortSignal; onFrame?: (words: number) => void }): Promise<Uint32Array[]> {
+  private async exchange(cmds: Command[], opts: { idempotent: boolean; signal?: AbortSignal; onFrame?: (words: number) => void }): Promise<Answer[]> {
     const max = (await this.info()).maxPayloadWords;
     const queue = [...cmds];
-    const answers: Uint32Array[] = [];
+    const answers: Answer[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     while ((queue.length || inFlight.size) && !failure && !opts.signal?.aborted) {
@@ -239,13 +242,20 @@ export class Device {
       const frame = takeFrame(queue, size);
       const words = frame.reduce((n, c) => n + c.words.length, 0);
       const writeOnly = opts.idempotent && frame.every((c) => c.op === OP.WRITE && c.respWords === 0);
+      if (!writeOnly && inFlight.size) {
+        // A write frame in flight may still fail and come back to the queue as halves: the frame after the writes
+        // (a RUN, a read) waits until every one has landed, so it never runs ahead of what it depends on.
+        queue.unshift(...frame);
+        await Promise.all(inFlight);
+        continue;
+      }
       const shrinkable = writeOnly && words > MIN_FRAME_WORDS;
       const tries = { count: 0 };
       const payload = Uint32Array.from(frame.flatMap((c) => c.words));
       const sent = this.link
         .request(FRAME.COMMAND, payload, { idempotent: writeOnly, tries, maxTries: shrinkable ? SHRINK_AFTER_TRIES : undefined, accept: (reply) => answersFit(frame, reply) })
         .then((reply) => {
-          answers.push(...splitResponses(frame, reply, this.link.name));
+          answers.push(...splitResponses(frame, reply, this.link.name).map((data, i) => ({ op: frame[i].op, data })));
           this.frameWords = tries.count > 1 ? Math.max(MIN_FRAME_WORDS, size >> 1) : Math.min(max, size + Math.max(1, size >> 3));
           opts.onFrame?.(words);
         })
@@ -283,6 +293,12 @@ function answersFit(cmds: Command[], reply: Uint32Array): boolean {
     at += 1 + st.count;
   }
   return at === reply.length;
+}
+
+/** One command's answer data, with its opcode (a command split over frames answers once per part). */
+interface Answer {
+  op: number;
+  data: Uint32Array;
 }
 
 /** The shortest frame the driver shrinks to on a noisy link (a RUN and a short read fit). */

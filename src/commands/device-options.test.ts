@@ -30,11 +30,11 @@ describe('the progress bar and the summary of hwgen load / run', () => {
     }
   });
 
-  it('counts only what crossed during the step: payload efficiency, throughput, retries', () => {
+  it('counts only what crossed during the step: payload efficiency, throughput, retries, requests', () => {
     const before = { requests: 3, retries: 1, bytesSent: 100, bytesReceived: 40, payloadBytesSent: 64, badReplies: 0, staleReplies: 0 };
     const after = { requests: 13, retries: 3, bytesSent: 100 + 10 * 1036, bytesReceived: 40 + 120, payloadBytesSent: 64 + 10 * 1024, badReplies: 1, staleReplies: 0 };
     const s = linkSummary(before, after, 2);
-    expect(s).toEqual({ bytesSent: 10360, bytesReceived: 120, seconds: 2, throughput: 5180, payloadEfficiency: 10240 / 10360, retries: 2 });
-    expect(linkLine(s)).toBe('10,360 bytes sent in 2.00 s (5.2 kB/s), payload efficiency 98.8%, 2 retries');
+    expect(s).toEqual({ bytesSent: 10360, bytesReceived: 120, seconds: 2, throughput: 5180, payloadEfficiency: 10240 / 10360, retries: 2, requests: 10 });
+    expect(linkLine(s)).toBe('10,360 bytes sent in 10 requests in 2.00 s (5.2 kB/s), payload efficiency 98.8%, 2 retries');
   });
 });

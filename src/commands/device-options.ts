@@ -95,6 +95,8 @@ export interface LinkSummary {
   /** Payload bytes (what the board needed) / bytes sent (frames, headers, CRCs, resent frames). */
   payloadEfficiency: number;
   retries: number;
+  /** Requests (frames) sent, resends not counted. */
+  requests: number;
 }
 
 export function linkSummary(before: LinkStats, after: LinkStats, seconds: number): LinkSummary {
@@ -107,11 +109,12 @@ export function linkSummary(before: LinkStats, after: LinkStats, seconds: number
     throughput: seconds > 0 ? bytesSent / seconds : 0,
     payloadEfficiency: bytesSent ? payload / bytesSent : 1,
     retries: after.retries - before.retries,
+    requests: after.requests - before.requests,
   };
 }
 
 export function linkLine(s: LinkSummary): string {
-  return `${s.bytesSent.toLocaleString('en-US')} bytes sent in ${s.seconds.toFixed(2)} s (${formatRate(s.throughput)}), payload efficiency ${(s.payloadEfficiency * 100).toFixed(1)}%, ${s.retries} retries`;
+  return `${s.bytesSent.toLocaleString('en-US')} bytes sent in ${s.requests.toLocaleString('en-US')} requests in ${s.seconds.toFixed(2)} s (${formatRate(s.throughput)}), payload efficiency ${(s.payloadEfficiency * 100).toFixed(1)}%, ${s.retries} retries`;
 }
 
 function formatRate(bytesPerSecond: number): string {

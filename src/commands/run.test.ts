@@ -74,7 +74,7 @@ describe('hwgen info / load / run on a simulated board', () => {
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/ran 6 input\(s\) in .*: every output equals the golden model/);
     expect(run.out).toMatch(/board: \d+ cycles per inference on average/);
-    expect(run.out).toMatch(/link: [\d,]+ bytes sent in [\d.]+ s \(.*\), payload efficiency \d+\.\d%, 0 retries/);
+    expect(run.out).toMatch(/link: [\d,]+ bytes sent in [\d,]+ requests in [\d.]+ s \(.*\), payload efficiency \d+\.\d%, 0 retries/);
     const y = parseNpy(readFileSync(at('y.npy')), 'y.npy');
     expect([y.dtype, y.shape]).toEqual(['i4', [6, 9]]);
     const x = parseNpy(readFileSync(at('x.npy')), 'x.npy').data as Float32Array;
@@ -167,5 +167,7 @@ describe('hwgen run with the default model on Fashion-MNIST files', () => {
     expect(res.accuracy).toBe(right / n);
     expect(res.accuracy).toBeGreaterThan(0.8);
     expect(res.cyclesPerInference).toBeGreaterThan(1000);
+    // 784 inputs in frames of 256 words: three full frames, then the input's rest with the RUN and the output's READ.
+    expect(res.requestsPerInference).toBe(4);
   }, 300_000);
 });

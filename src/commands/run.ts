@@ -78,7 +78,7 @@ export const runCommand: CommandModule<object, Args> = {
       const right = labels ? res.outputs.filter((y, n) => argmax(y) === labels[n]).length : undefined;
       const accuracy = right === undefined ? undefined : right / xs.length;
       if (argv.json) {
-        const out = { device: argv.device, engine: engine.title, configHash: info.configHash, load: load ?? null, inferences: xs.length, cyclesPerInference: meanCycles, golden: res.golden, accuracy, saturations: res.saturations, link };
+        const out = { device: argv.device, engine: engine.title, configHash: info.configHash, load: load ?? null, inferences: xs.length, cyclesPerInference: meanCycles, requestsPerInference: link.requests / xs.length, golden: res.golden, accuracy, saturations: res.saturations, link };
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else {
         const lines = [
