@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { HwgenError } from '../errors.js';
-import { readAnyBundle } from '../model/bundle.js';
+import { readNetwork } from '../model/bundle.js';
 import { engineFor } from '../engines/registry.js';
 import { readBuildResources } from '../report/build-resources.js';
 import { efficiencyOf, readSimInputs, readSimResult, simFigures } from '../report/sim-result.js';
@@ -26,7 +26,16 @@ export const reportCommand: CommandModule<object, Args> = {
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     if (argv.input !== undefined && argv.sim === undefined) throw new HwgenError('--input goes with --sim: it names the inputs that simulation ran', 2);
     // Every input is read and checked before anything is written.
-    const bundle = readAnyBundle(argv.bundle);
+    const network = readNetwork(argv.bundle);
+    const build = argv.build === undefined ? undefined : readBuildResources(argv.build);
+    if (network.segments.length > 1) {
+      if (argv.sim !== undefined) throw new HwgenError(`--sim: ${argv.bundle} is a hybrid network of ${network.segments.length} segments; the page shows a simulation of one-engine bundles only, so leave --sim out`, 2);
+      const { writeNetworkReport } = await import('../report/report.js');
+      await writeNetworkReport(argv.output, { network, bundleName: argv.bundle, build });
+      process.stdout.write(`wrote ${argv.output}\n`);
+      return;
+    }
+    const bundle = network.segments[0];
     let sim;
     if (argv.sim !== undefined) {
       const result = readSimResult(argv.sim);
@@ -34,7 +43,6 @@ export const reportCommand: CommandModule<object, Args> = {
       const inputs = argv.input === undefined ? undefined : { path: argv.input, rows: readSimInputs(argv.input, engineFor(bundle).input(bundle).length) };
       sim = simFigures(result, bundle, argv.sim, inputs);
     }
-    const build = argv.build === undefined ? undefined : readBuildResources(argv.build);
     // Vega takes a second to load: only the commands that draw load it.
     const { writeReport } = await import('../report/report.js');
     await writeReport(argv.output, { bundle, bundleName: argv.bundle, sim, build });
