@@ -275,7 +275,7 @@ describe('hwgen compress --binary NAMES: a hybrid bundle', () => {
     ['a sparse layer before a binary one', ['--binary', 'c1,c2,fc2', '--input-shape', '3,8,8'], /layer 'fc2' is binary \(--binary\) but comes after layer 'fc1', which goes to the EIE engine/],
     ['shapes that do not chain', ['--binary', 'c1,c2', '--input-shape', '3,10,8'], /layer 'fc1' takes 128 inputs but the 8x5x4 feature map before it gives 160/],
     ['a name that is no layer', ['--binary', 'c1,c9', '--input-shape', '3,8,8'], /--binary c1,c9: no layer named 'c9'; the layers of net.npz are c1, c2, fc1, fc2/],
-    ['every layer named', ['--binary', 'c1,c2,fc1,fc2', '--input-shape', '3,8,8'], /a hybrid network needs binary layers and EIE layers/],
+    ['every layer named', ['--binary', 'c1,c2,fc1,fc2', '--input-shape', '3,8,8'], /a hybrid network needs binary layers and EIE layers; name some but not all of c1, c2, fc1, fc2 \(--binary alone makes every layer binary\)/],
     ['a density for a binary layer', [...HYBRID, '--density', 'c1=0.5,fc1=0.5,fc2=0.5'], /--density: layer 'c1' is binary \(--binary\)/],
     ['--last-layer with names', [...HYBRID, '--last-layer', 'scores'], /--last-layer has no effect with --binary NAMES/],
   ])('refuses %s, naming the layer, and writes nothing', (_what, args, message) => {

@@ -64,7 +64,7 @@ export function splitHybrid(model: FloatModel, binaryNames: readonly string[], o
 export function compressHybrid(model: FloatModel, binaryNames: readonly string[], opts: HybridOptions): HybridResult {
   const { binary, sparse } = splitHybrid(model, binaryNames, opts.sparse);
   if (binary.length === 0 || sparse.length === 0) {
-    throw new HwgenError(`--binary ${binaryNames.join(',')}: a hybrid network needs binary layers and EIE layers; name some but not all of ${model.layers.map((l) => l.name).join(', ')}`, 2);
+    throw new HwgenError(`--binary ${binaryNames.join(',')}: a hybrid network needs binary layers and EIE layers; name some but not all of ${model.layers.map((l) => l.name).join(', ')} (--binary alone makes every layer binary)`, 2);
   }
   const xnor: BinaryBundle = binarizeModel({ source: model.source, layers: binary }, { ...opts.binary, lastOutput: 'threshold' });
   // The framework flattens the last map (c, y, x); the bits arrive in the map's order (y, x, c).
