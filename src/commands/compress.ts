@@ -2,18 +2,19 @@ import { extname } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { binarizeModel, binaryReport, formatBinaryReport } from '../compress/binarize.js';
 import { compressModel, emptyLayer, type CompressOptions } from '../compress/compress.js';
-import { measureFidelity } from '../compress/fidelity.js';
+import { measureBitFidelity, measureFidelity } from '../compress/fidelity.js';
 import { saturationWarning, totalSaturations } from '../golden/saturation.js';
 import { bundleReport, formatReport } from '../compress/report.js';
 import { checkOutputs } from '../atomic.js';
 import { HwgenError } from '../errors.js';
-import { writeBundle } from '../model/bundle.js';
+import { validateNetwork, writeBundle, writeNetwork } from '../model/bundle.js';
 import { checkNumeric, checkRange, checkSparse } from '../model/limits.js';
-import { DEFAULT_NUMERIC, DEFAULT_SPARSE } from '../model/types.js';
+import { DEFAULT_NUMERIC, DEFAULT_SPARSE, type BinaryBundle, type Bundle } from '../model/types.js';
 import { loadWeights, WEIGHT_FORMATS, type ReluRule } from '../model/weights.js';
 import { HWGEN_VERSION } from '../paths.js';
 import { writeFileAtomic } from '../atomic.js';
-import type { ReportInput } from '../report/report.js';
+import type { NetworkReportInput, ReportInput } from '../report/report.js';
+import { compressHybrid } from '../compress/hybrid.js';
 import { CONFIG_LIMITS } from '../engines/eie/config.js';
 import { XNOR_CONFIG_LIMITS } from '../engines/xnor/config.js';
 import { parsePerLayer, type ModeRule } from './options.js';
@@ -33,7 +34,8 @@ interface Args {
   accBits: number;
   relu: ReluRule;
   json: boolean;
-  binary: boolean;
+  /** Absent: the EIE path; '' (or true): every layer binary; NAME,NAME: those layers binary, the rest EIE (a hybrid). */
+  binary?: string | boolean;
   firstLayer: 'bwn' | 'binary';
   lastLayer: 'scores' | 'threshold';
   inputShape?: string;
@@ -73,9 +75,10 @@ export const compressCommand: CommandModule<object, Args> = {
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
       .option('report', { type: 'string', describe: 'also write the HTML report (hwgen report), with the float weights before sharing' })
       .option('binary', {
-        type: 'boolean',
-        default: false,
-        describe: 'XNOR-Net form for the XNOR units (every layer: sign weights, α per output, batch-norm + sign folded into thresholds); docs/xnor.md',
+        type: 'string',
+        describe:
+          'XNOR-Net form for the XNOR units (sign weights, α per output, batch-norm + sign folded into thresholds; docs/xnor.md): every layer, ' +
+          'or with NAME,NAME the first layers named, the rest for the EIE engine in one hybrid bundle (put it after the weights file)',
       })
       .option('first-layer', { choices: ['bwn', 'binary'] as const, default: 'bwn' as const, describe: "with --binary: the first layer's input: fixed-point (BWN) or bits" })
       .option('last-layer', { choices: ['scores', 'threshold'] as const, default: 'scores' as const, describe: "with --binary: the last layer's output: fixed-point scores (α kept) or bits" })
@@ -86,7 +89,9 @@ export const compressCommand: CommandModule<object, Args> = {
       [{ path: argv.output, flag: '-o' }, ...(argv.report === undefined ? [] : [{ path: argv.report, flag: '--report' }])],
       [{ path: argv.weights, flag: 'the weights file' }],
     );
-    if (argv.binary) return compressBinary(argv);
+    const names = binaryNames(argv.binary);
+    if (names === 'all') return compressBinary(argv);
+    if (names) return compressHybridNetwork(argv, names);
     const opts = compressOptions(argv);
     const model = loadWeights(argv.weights, argv.relu);
     checkLayerCount(model.layers.length, CONFIG_LIMITS.maxLayers[1], 'the EIE engine', argv.weights);
@@ -140,8 +145,18 @@ function pruningText(a: Args): string {
   return `density ${a.density ?? 1}`;
 }
 
-const notBinary = (a: Record<string, unknown>) => !a.binary;
-const onlyBinary = (a: Record<string, unknown>) => Boolean(a.binary);
+/** Which layers --binary names: undefined without it, 'all' for every layer, else the names. */
+function binaryNames(flag: string | boolean | undefined): string[] | 'all' | undefined {
+  if (flag === undefined || flag === false) return undefined;
+  if (flag === true || flag === '') return 'all';
+  const names = flag.split(',').map((n) => n.trim());
+  if (names.some((n) => n === '')) throw new HwgenError(`--binary ${flag}: an empty layer name; give NAME,NAME (or --binary alone for every layer)`, 2);
+  return names;
+}
+
+const notBinary = (a: Record<string, unknown>) => binaryNames(a.binary as string | undefined) !== 'all';
+const onlyBinary = (a: Record<string, unknown>) => binaryNames(a.binary as string | undefined) !== undefined;
+const notHybrid = (a: Record<string, unknown>) => !Array.isArray(binaryNames(a.binary as string | undefined));
 const SPARSE_ONLY = "with --binary: every weight is kept as its sign, with no codebook and no PEs";
 
 /** Options that do nothing in the mode given (src/cli.ts refuses them). */
@@ -154,6 +169,7 @@ export const compressModeRules: ModeRule[] = [
     why: 'on an ONNX model: its Relu nodes say which layers have one',
   },
   ...['first-layer', 'last-layer', 'input-shape', 'conv-padding'].map((option) => ({ option, applies: onlyBinary, why: 'without --binary' })),
+  { option: 'last-layer', applies: notHybrid, why: 'with --binary NAMES: the binary layers end with bits (thresholds), which the EIE layers take' },
 ];
 
 /** `--binary`: every layer to XNOR form; the pruning and codebook options do not apply (compressModeRules). */
@@ -176,10 +192,62 @@ async function compressBinary(argv: Args): Promise<void> {
   else process.stdout.write(`${formatBinaryReport(report)}\nwrote ${argv.output}\n${argv.report === undefined ? '' : `wrote ${argv.report}\n`}`);
 }
 
+/**
+ * `--binary NAME,NAME`: the named layers to XNOR form, the rest down the Deep Compression path, in one
+ * hybrid bundle (src/compress/hybrid.ts folds the boundary into the first EIE layer).
+ */
+async function compressHybridNetwork(argv: Args, names: string[]): Promise<void> {
+  const opts = compressOptions(argv);
+  const model = loadWeights(argv.weights, argv.relu, { binary: true, inputShape: parseShape(argv.inputShape), convPadding: argv.convPadding });
+  const { network, sparseModel, details } = compressHybrid(model, names, {
+    binary: { numeric: opts.numeric, firstInput: argv.firstLayer === 'bwn' ? 'fixed' : 'binary' },
+    sparse: opts,
+  });
+  const [xnor, eie] = network.segments as [BinaryBundle, Bundle];
+  checkLayerCount(xnor.layers.length, XNOR_CONFIG_LIMITS.maxLayers[1], 'the XNOR units', argv.weights);
+  checkLayerCount(eie.layers.length, CONFIG_LIMITS.maxLayers[1], 'the EIE engine', argv.weights);
+  sparseModel.layers.forEach((fl, i) => {
+    const why = emptyLayer(fl, eie.layers[i], details[i], opts);
+    if (why) throw new HwgenError(`layer '${fl.name}': ${why}`, 2);
+  });
+  const generator = `hwgen ${HWGEN_VERSION}`;
+  xnor.meta = { source: argv.weights, generator, binary: names.join(',') };
+  eie.meta = { source: argv.weights, generator, pruning: pruningText(argv) };
+  validateNetwork(network, argv.weights);
+  const pruned = () => [undefined, sparseModel.layers.map((fl, i) => Float32Array.from(details[i].kept, (k) => fl.weight[k]))];
+  const page = argv.report === undefined ? undefined : await renderNetworkPage({ network, bundleName: argv.output, pruned: pruned() });
+  writeNetwork(argv.output, network);
+  writePage(argv.report, page);
+  const binary = binaryReport(xnor);
+  const sparse = bundleReport(eie);
+  const fidelity = measureBitFidelity(sparseModel, eie);
+  process.stderr.write(saturationWarning(fidelity.saturations, eie.layers.map((l) => l.name), `on ${fidelity.samples} random bit maps`) ?? '');
+  if (argv.json) {
+    const layers = sparse.layers.map((l, i) => ({ ...l, weightMse: details[i].weightMse, kmeansIterations: details[i].iterations }));
+    const segments = [{ engine: xnor.engine, ...binary }, { engine: eie.engine, ...sparse, layers, fidelity }];
+    process.stdout.write(JSON.stringify({ output: argv.output, segments }, null, 2) + '\n');
+  } else {
+    const f = fidelity;
+    process.stdout.write(
+      `segment 0: ${formatBinaryReport(binary)}\n` +
+        `segment 1: EIE engine, ${formatReport(sparse)}\n` +
+        `EIE layers against their float layers on ${f.samples} random bit maps (±1): output error ${(f.relativeRms * 100).toFixed(2)}% RMS, ` +
+        `same largest output ${Math.round(f.argmaxAgreement * f.samples)}/${f.samples}, fixed-point saturations ${totalSaturations(f.saturations)}\n` +
+        `wrote ${argv.output}\n` +
+        (argv.report === undefined ? '' : `wrote ${argv.report}\n`),
+    );
+  }
+}
+
 /** The --report page. Vega takes a second to load: only a run that draws loads it. */
 async function renderPage(input: ReportInput): Promise<string> {
   const { renderReport } = await import('../report/report.js');
   return renderReport(input);
+}
+
+async function renderNetworkPage(input: NetworkReportInput): Promise<string> {
+  const { renderNetworkReport } = await import('../report/report.js');
+  return renderNetworkReport(input);
 }
 
 function writePage(path: string | undefined, page: string | undefined): void {

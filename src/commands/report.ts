@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { checkOutputs } from '../atomic.js';
 import { HwgenError } from '../errors.js';
-import { readAnyBundle } from '../model/bundle.js';
+import { readNetwork } from '../model/bundle.js';
 import { engineFor } from '../engines/registry.js';
 import { readBuildResources } from '../report/build-resources.js';
 import { MANIFEST } from '../targets/build.js';
@@ -31,7 +31,16 @@ export const reportCommand: CommandModule<object, Args> = {
       { path: argv.bundle, flag: 'the bundle' }, { path: argv.sim, flag: '--sim' }, { path: argv.input, flag: '--input' }, { path: argv.build, flag: '--build', folder: true },
     ]);
     // Every input is read and checked before anything is written.
-    const bundle = readAnyBundle(argv.bundle);
+    const network = readNetwork(argv.bundle);
+    const build = argv.build === undefined ? undefined : readBuildResources(argv.build, MANIFEST);
+    if (network.segments.length > 1) {
+      if (argv.sim !== undefined) throw new HwgenError(`--sim: ${argv.bundle} is a hybrid network of ${network.segments.length} segments; the page shows a simulation of one-engine bundles only, so leave --sim out`, 2);
+      const { writeNetworkReport } = await import('../report/report.js');
+      await writeNetworkReport(argv.output, { network, bundleName: argv.bundle, build });
+      process.stdout.write(`wrote ${argv.output}\n`);
+      return;
+    }
+    const bundle = network.segments[0];
     let sim;
     if (argv.sim !== undefined) {
       const result = readSimResult(argv.sim);
@@ -39,7 +48,6 @@ export const reportCommand: CommandModule<object, Args> = {
       const inputs = argv.input === undefined ? undefined : { path: argv.input, rows: readSimInputs(argv.input, engineFor(bundle).input(bundle).length) };
       sim = simFigures(result, bundle, argv.sim, inputs);
     }
-    const build = argv.build === undefined ? undefined : readBuildResources(argv.build, MANIFEST);
     // Vega takes a second to load: only the commands that draw load it.
     const { writeReport } = await import('../report/report.js');
     await writeReport(argv.output, { bundle, bundleName: argv.bundle, sim, build });

@@ -169,30 +169,46 @@ export function binarizeLayer(fl: FloatLayer, role: LayerRole, numeric: NumericF
   return base;
 }
 
+/** A convolution's output feature map: channels, height, width (after pooling). */
+export interface FeatureMap {
+  c: number;
+  h: number;
+  w: number;
+}
+
+/** The map a layer gives, or undefined for a fully-connected layer (whose outputs need no reordering). */
+export function outputMap(l: XnorLayer): FeatureMap | undefined {
+  if (!l.conv) return undefined;
+  const g = convGeometry(l.conv);
+  return { c: l.rows, h: Math.floor(g.outH / l.pool), w: Math.floor(g.outW / l.pool) };
+}
+
+/**
+ * Frameworks flatten a feature map channel-first (c, y, x); the hardware keeps it channel-fastest (y, x, c).
+ * Element k of the map's order is element order[k] of the framework's; undefined where the two agree (1x1 maps).
+ */
+export function flattenOrder({ c, h, w }: FeatureMap): Int32Array | undefined {
+  if (h * w === 1) return undefined;
+  const order = new Int32Array(c * h * w);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) order[(y * w + x) * c + ch] = (ch * h + y) * w + x;
+  return order;
+}
+
 /** Every layer of a model to XNOR form: the first BWN (or binary), the hidden ones thresholded, the last scores. */
 export function binarizeModel(model: FloatModel, opts: BinarizeOptions): BinaryBundle {
   const n = model.layers.length;
   if (n === 0) throw new HwgenError(`${model.source}: no layers to binarize`);
   const layers: XnorLayer[] = [];
-  let prevMap: { c: number; h: number; w: number } | undefined;
+  let prevMap: FeatureMap | undefined;
   model.layers.forEach((fl, l) => {
     const role: LayerRole = {
       input: l === 0 ? (opts.firstInput ?? 'fixed') : 'binary',
       output: l === n - 1 ? (opts.lastOutput ?? 'scores') : 'threshold',
     };
-    if (!fl.conv && prevMap && prevMap.h * prevMap.w > 1) {
-      // Frameworks flatten a feature map channel-first (c, y, x); the hardware keeps it channel-fastest (y, x, c).
-      const { c, h, w } = prevMap;
-      role.colOrder = new Int32Array(fl.cols);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) role.colOrder[(y * w + x) * c + ch] = (ch * h + y) * w + x;
-    }
+    if (!fl.conv && prevMap) role.colOrder = flattenOrder(prevMap);
     const xl = binarizeLayer(fl, role, opts.numeric, model.source);
     layers.push(xl);
-    if (fl.conv) {
-      const g = convGeometry(fl.conv);
-      const p = fl.pool ?? 1;
-      prevMap = { c: fl.rows, h: Math.floor(g.outH / p), w: Math.floor(g.outW / p) };
-    } else prevMap = undefined;
+    prevMap = outputMap(xl);
   });
   return { engine: 'xnor', numeric: { ...opts.numeric }, layers, meta: {} };
 }

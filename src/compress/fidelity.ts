@@ -20,16 +20,36 @@ export interface Fidelity {
  * float network and the golden model of the bundle. Seeded: the same model gives the same figures.
  */
 export function measureFidelity(model: FloatModel, bundle: Bundle, samples = 16, seed = 1): Fidelity {
+  const { u, gauss } = random(seed);
+  const xs = Array.from({ length: samples }, () => Array.from({ length: model.layers[0].cols }, () => (u() < 0.5 ? 0 : gauss())));
+  return compare(model, bundle, xs, (x, sat) => quantizeInput(x, bundle.numeric, sat));
+}
+
+/**
+ * The EIE segment of a hybrid network on random bit maps: the float layers on the ±1 the bits stand for,
+ * the golden model on the 0 / 1.0 the boundary gives (the fold of src/compress/hybrid.ts bridges the two).
+ */
+export function measureBitFidelity(model: FloatModel, bundle: Bundle, samples = 16, seed = 1): Fidelity {
+  const { u } = random(seed);
+  const bits = Array.from({ length: samples }, () => Array.from({ length: model.layers[0].cols }, () => (u() < 0.5 ? 0 : 1)));
+  const one = 2 ** bundle.numeric.actFrac;
+  return compare(model, bundle, bits.map((b) => b.map((x) => 2 * x - 1)), (_x, _sat, n) => Int32Array.from(bits[n], (b) => b * one));
+}
+
+function random(seed: number): { u: () => number; gauss: () => number } {
   let s = seed >>> 0;
   const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
-  const gauss = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  return { u, gauss: () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()) };
+}
+
+function compare(model: FloatModel, bundle: Bundle, xs: number[][], fixed: (x: number[], sat: Saturations, n: number) => Int32Array): Fidelity {
+  const samples = xs.length;
   let err = 0;
   let ref = 0;
   let agree = 0;
   const saturations = bundle.layers.map(noSaturations);
-  const xs = Array.from({ length: samples }, () => Array.from({ length: model.layers[0].cols }, () => (u() < 0.5 ? 0 : gauss())));
   const wants = floatForwardBatch(model, xs);
-  const outs = bundleForwardBatch(bundle, xs.map((x) => quantizeInput(x, bundle.numeric, saturations[0])), saturations);
+  const outs = bundleForwardBatch(bundle, xs.map((x, n) => fixed(x, saturations[0], n)), saturations);
   for (let n = 0; n < samples; n++) {
     const want = wants[n];
     const got = Array.from(outs[outs.length - 1][n], (q) => fromFixed(q, bundle.numeric.actFrac));

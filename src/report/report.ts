@@ -1,7 +1,7 @@
 import { writeFileAtomic } from '../atomic.js';
 import { binaryReport } from '../compress/binarize.js';
 import { bundleReport } from '../compress/report.js';
-import type { AnyBundle, BinaryBundle, Bundle, EngineName } from '../model/types.js';
+import type { AnyBundle, BinaryBundle, Bundle, EngineName, Network } from '../model/types.js';
 import { HWGEN_VERSION } from '../paths.js';
 import { binaryLayerFigures, MAX_OUTPUTS } from './binary-figures.js';
 import { resourceRows, type BuildResources } from './build-resources.js';
@@ -29,10 +29,39 @@ export async function renderReport(input: ReportInput): Promise<string> {
   const charts = new ChartCounter();
   const { bundle } = input;
   const parts = [intro(input)];
-  parts.push(...(await pageFor(bundle).sections(bundle, input, charts)));
+  parts.push(...(await pageFor(bundle).sections(bundle, input, charts, '')));
   if (input.sim) parts.push(await simSection(input.sim, charts));
   if (input.build) parts.push(await buildSection(input.build, charts));
   return page(`hwgen report: ${input.bundleName}`, parts.join('\n'));
+}
+
+/** A network's page: a one-segment network's is its bundle's; several segments each get their engine's sections. */
+export interface NetworkReportInput extends Omit<ReportInput, 'bundle' | 'pruned' | 'sim'> {
+  network: Network;
+  /** Per segment, per layer, the kept float weights before sharing (EIE segments, `hwgen compress --report`). */
+  pruned?: (Float32Array[] | undefined)[];
+}
+
+export async function renderNetworkReport(input: NetworkReportInput): Promise<string> {
+  const { network, pruned, ...rest } = input;
+  const segs = network.segments;
+  if (segs.length === 1) return renderReport({ ...rest, bundle: segs[0], pruned: pruned?.[0] });
+  const charts = new ChartCounter();
+  const parts = [
+    `<p>A hybrid network of ${segs.length} segments, ${esc(segs.map((b) => pageFor(b).summary(b)).join(' → '))}; each segment's bits cross to the next on the chip (docs/numbers.md, "Between segments").</p>`,
+  ];
+  for (let s = 0; s < segs.length; s++) {
+    const b = segs[s];
+    parts.push(`<h2 id="segment-${s}">Segment ${s}: ${esc(pageFor(b).summary(b))}</h2>`, intro({ ...rest, bundle: b }));
+    parts.push(...(await pageFor(b).sections(b, { ...rest, bundle: b, pruned: pruned?.[s] }, charts, `segment-${s}-`)));
+  }
+  if (input.build) parts.push(await buildSection(input.build, charts));
+  return page(`hwgen report: ${input.bundleName}`, parts.join('\n'));
+}
+
+export async function writeNetworkReport(path: string, input: NetworkReportInput): Promise<void> {
+  const html = await renderNetworkReport(input);
+  writeFileAtomic(path, new TextEncoder().encode(html), 'report');
 }
 
 /** Renders and writes atomically: a failure leaves no file. */
@@ -44,16 +73,17 @@ export async function writeReport(path: string, input: ReportInput): Promise<voi
 /** The engine-specific parts of the page, by the engine a bundle names: a new engine adds one entry. */
 interface EnginePage<B extends AnyBundle> {
   summary(b: B): string;
-  sections(b: B, input: ReportInput, charts: ChartCounter): Promise<string[]>;
+  /** `ids` prefixes the sections' ids, so several segments' sections stay apart on one page. */
+  sections(b: B, input: ReportInput, charts: ChartCounter, ids: string): Promise<string[]>;
 }
 const PAGES: { [E in EngineName]: EnginePage<Extract<AnyBundle, { engine: E }>> } = {
   eie: {
     summary: (b) => `EIE engine, ${b.layers.length} layer(s) over ${b.sparse.pes} PEs, v ${b.sparse.vBits} bits, z ${b.sparse.zBits} bits`,
-    sections: (b, input, charts) => eieSections(b, input.pruned, charts),
+    sections: (b, input, charts, ids) => eieSections(b, input.pruned, charts, ids),
   },
   xnor: {
     summary: (b) => `XNOR units, ${b.layers.length} binary layer(s)`,
-    sections: (b, _input, charts) => binarySections(b, charts),
+    sections: (b, _input, charts, ids) => binarySections(b, charts, ids),
   },
 };
 const pageFor = (b: AnyBundle) => PAGES[b.engine] as EnginePage<AnyBundle>;
@@ -82,7 +112,7 @@ function intro(input: ReportInput): string {
 
 const STAGES = ['dense', 'pruned', 'quantized', 'huffman'] as const;
 
-async function eieSections(bundle: Bundle, pruned: Float32Array[] | undefined, charts: ChartCounter): Promise<string[]> {
+async function eieSections(bundle: Bundle, pruned: Float32Array[] | undefined, charts: ChartCounter, ids: string): Promise<string[]> {
   const r = bundleReport(bundle);
   const stageRows: Row[] = r.layers.flatMap((l) => STAGES.map((stage) => ({ layer: l.name, stage, bytes: l.bytes[stage] })));
   const head = ['layer', 'shape', 'density', 'B', 'padding', 'v bits', 'z bits', 'dense B', 'pruned B', 'quantized B', 'huffman B', 'ratio', 'PE max / mean'];
@@ -99,14 +129,14 @@ async function eieSections(bundle: Bundle, pruned: Float32Array[] | undefined, c
       'dense: float32; pruned: float32 value + z per entry and the column pointers; quantized: v + z per entry, the codebook and the pointers; ' +
         'huffman: the Huffman-coded v and z streams, the codebook and the pointers (biases not counted). ratio = dense / huffman; ' +
         'padding = padding entries per non-zero; v bits, z bits = mean Huffman bits per entry. Figures of src/compress/report.ts, as hwgen inspect prints them.'),
-    'compression',
+    `${ids}compression`,
   );
   const layers: string[] = [];
-  for (let i = 0; i < bundle.layers.length; i++) layers.push(await eieLayerSection(bundle, i, pruned?.[i], charts));
+  for (let i = 0; i < bundle.layers.length; i++) layers.push(await eieLayerSection(bundle, i, pruned?.[i], charts, ids));
   return [compression, ...layers];
 }
 
-async function eieLayerSection(bundle: Bundle, i: number, pruned: Float32Array | undefined, charts: ChartCounter): Promise<string> {
+async function eieLayerSection(bundle: Bundle, i: number, pruned: Float32Array | undefined, charts: ChartCounter, ids: string): Promise<string> {
   const layer = bundle.layers[i];
   const f = eieLayerFigures(layer, bundle.sparse, pruned);
   const d = f.distribution;
@@ -150,12 +180,12 @@ async function eieLayerSection(bundle: Bundle, i: number, pruned: Float32Array |
       `Busiest PE ${max} entries, mean ${fmt.fixed(mean, 1)} (dashed): a dense input takes at least ${max} cycles, ${fmt.pct(max ? mean / max : 1)} balanced. Every PE is shown.`,
   );
   const title = `Layer ${layer.name}: ${layer.rows} outputs x ${layer.cols} inputs, B = ${layer.bits}`;
-  return section(title, `<h3>Weight distribution</h3>\n${distribution}\n<h3>Huffman codes of v and z</h3>\n${codes}\n<h3>Load balance</h3>\n${balance}`, `layer-${i}`);
+  return section(title, `<h3>Weight distribution</h3>\n${distribution}\n<h3>Huffman codes of v and z</h3>\n${codes}\n<h3>Load balance</h3>\n${balance}`, `${ids}layer-${i}`);
 }
 
 // ─────────────────────────── binary bundles ───────────────────────────
 
-async function binarySections(bundle: BinaryBundle, charts: ChartCounter): Promise<string[]> {
+async function binarySections(bundle: BinaryBundle, charts: ChartCounter, ids: string): Promise<string[]> {
   const r = binaryReport(bundle);
   const stageRows: Row[] = r.layers.flatMap((l) => [
     { layer: l.name, stage: 'float32', bytes: l.denseBytes },
@@ -171,7 +201,7 @@ async function binarySections(bundle: BinaryBundle, charts: ChartCounter): Promi
     figure(await charts.render(stageBytesSpec(stageRows, ['float32', 'binary'])),
       [table(['layer', 'shape', 'in', 'out', 'conv', 'float32 B', 'binary B', 'ratio', 'γ<0', 'constant'], rows)],
       'binary: packed weight bits plus the thresholds (or α and bias) as stored. γ<0: outputs whose comparison batch-norm flipped; constant: outputs always on or never on. Figures of src/compress/binarize.ts, as hwgen inspect prints them.'),
-    'compression',
+    `${ids}compression`,
   );
   const layers: string[] = [];
   for (let i = 0; i < bundle.layers.length; i++) {
@@ -191,7 +221,7 @@ async function binarySections(bundle: BinaryBundle, charts: ChartCounter): Promi
             `The scaling factor α of each output (mean |W| with batch-norm's scale folded in, as stored in fixed point) and its bias, as real values. Shown: ${sampled}.`,
           );
     const kind = `${l.input === 'fixed' ? 'BWN' : 'binary'} input, ${l.output === 'scores' ? 'fixed-point scores' : 'bits'} out`;
-    layers.push(section(`Layer ${l.name}: ${l.rows} outputs x ${l.cols} inputs, ${kind}`, body, `layer-${i}`));
+    layers.push(section(`Layer ${l.name}: ${l.rows} outputs x ${l.cols} inputs, ${kind}`, body, `${ids}layer-${i}`));
   }
   return [compression, ...layers];
 }
