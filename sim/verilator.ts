@@ -47,7 +47,7 @@ export function compilationUnits(files: Map<string, string>): string[] {
  * every register starts random, so a design that relies on an unreset register fails here, not on a board.
  */
 export function verilatorFlags(spec: ModelSpec): string[] {
-  return ['--cc', '--exe', '-O3', '-fno-dfg', '--x-assign', 'fast', '--x-initial', 'unique', '-Wall', '--top-module', spec.top, ...(spec.trace ? ['--trace-fst'] : []), ...(spec.netlist ? ['-Wno-fatal', '-Wno-lint', '-Wno-style'] : [])];
+  return ['--cc', '--exe', '-O3', ...(spec.netlist ? ['--x-assign', 'unique'] : ['-fno-dfg', '--x-assign', 'fast']), '--x-initial', 'unique', '-Wall', '--top-module', spec.top, ...(spec.trace ? ['--trace-fst'] : []), ...(spec.netlist ? ['-Wno-fatal', '-Wno-lint', '-Wno-style'] : [])];
 }
 
 /** How make compiles a verilated model. */
